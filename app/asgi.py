@@ -1,0 +1,93 @@
+"""The app factory: the one place that lists controllers, plugins, middleware and lifespans."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.logging import LoggingConfig
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.stores.file import FileStore
+
+from app.accounts.auth import derive_key, make_jwt_auth
+from app.accounts.controllers import AccountController, AdminAccountsController, AuthController
+from app.accounts.services import AccountService
+from app.core import db
+from app.core.errors import EXCEPTION_HANDLERS
+from app.core.security import PasswordHasher
+from app.core.settings import Settings, get_settings
+from app.ops.controllers import HealthController
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    engine = db.make_engine(settings.db_url)
+    rate_limit_dir = settings.var_path / "rate_limit"
+    rate_limit_dir.mkdir(parents=True, exist_ok=True)
+    jwt_auth = make_jwt_auth(settings)
+    hasher = PasswordHasher(settings.password_pepper, settings.bcrypt_rounds, settings.hash_threads)
+
+    async def open_database() -> None:
+        db.bind_tables(engine)
+        await db.start(engine)
+
+    async def close_database() -> None:
+        await db.stop(engine)
+
+    # Litestar's limiter counts requests per client IP on the auth routes, in a store every
+    # worker process shares (files under var/). Failure counting per account is in accounts.throttle.
+    auth_rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.auth_requests_per_minute),
+        store="rate_limit",
+    )
+    csrf = CSRFConfig(
+        secret=derive_key(settings.secret_key, "csrf"),
+        cookie_name="echoel_csrf",
+        header_name="x-csrf-token",
+        cookie_secure=settings.cookie_secure,
+        cookie_samesite="strict",
+        exclude_from_csrf_key="exclude_from_csrf",
+    )
+    app = Litestar(
+        route_handlers=[
+            HealthController,
+            # The limiter wraps only the auth routes.
+            Router(path="/", route_handlers=[AuthController], middleware=[auth_rate_limit.middleware]),
+            AccountController,
+            AdminAccountsController,
+            create_static_files_router(path="/", directories=[STATIC_DIR], html_mode=True, opt={"public": True}),
+        ],
+        on_startup=[open_database],
+        on_shutdown=[close_database],
+        on_app_init=[jwt_auth.on_app_init],
+        csrf_config=csrf,
+        # CSRF applies only where a route opts in (the cookie-authenticated ones): Bearer-token
+        # calls carry no ambient authority.
+        opt={"exclude_from_csrf": True},
+        exception_handlers=EXCEPTION_HANDLERS,
+        stores={"rate_limit": FileStore(rate_limit_dir)},
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Echoel API",
+            version="1",
+            path="/api/schema",
+            render_plugins=[ScalarRenderPlugin(path="/docs"), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
+            log_exceptions="never",
+        ),
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.accounts = AccountService(settings, hasher, jwt_auth)
+    logging.getLogger("echoel").setLevel(settings.log_level.upper())
+    return app

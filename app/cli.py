@@ -1,0 +1,103 @@
+"""The ``echoel`` command: run, migrate, create-admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+
+from app.core.settings import SettingsError, get_settings
+
+
+def _migrate() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    # Piccolo's migration runner finds its engine through PICCOLO_CONF.
+    os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
+    settings = get_settings()
+
+    async def go() -> None:
+        from app.core import db
+
+        engine = db.make_engine(settings.db_url)
+        await db.start(engine)
+        try:
+            result = await run_forwards(app_name="all")
+            if not result.success:
+                raise SystemExit(f"migration failed: {result.message}")
+        finally:
+            await db.stop(engine)
+
+    asyncio.run(go())
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    _migrate()
+    print("database is up to date")
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    if settings.is_sqlite and settings.auto_migrate:
+        _migrate()
+    host, port = args.host or settings.host, args.port or settings.port
+    workers = args.workers or settings.workers
+    shown = "localhost" if host in {"127.0.0.1", "0.0.0.0"} else host
+    print(f"\nEchoel is running at http://{shown}:{port}/  (Ctrl+C stops it)\n", flush=True)
+    uvicorn.run(
+        "app.asgi:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        # Only nginx on this host may tell us the client address (X-Forwarded-For).
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+def cmd_create_admin(args: argparse.Namespace) -> None:
+    from app.asgi import create_app
+
+    password = os.environ.get("ECHOEL_ADMIN_PASSWORD") or getpass.getpass("Password for the admin: ")
+    if len(password) < 8:
+        raise SystemExit("the password needs at least 8 characters")
+    app = create_app()
+
+    async def go() -> None:
+        async with app.lifespan():
+            user = await app.state.accounts.create_admin(args.email, args.handle, password)
+            print(f"admin ready: {user.handle} <{user.email}>")
+
+    asyncio.run(go())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="echoel", description="Echoel: a creator media platform for musicians.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="serve the app (migrates first on the embedded default)")
+    run.add_argument("--host")
+    run.add_argument("--port", type=int)
+    run.add_argument("--workers", type=int)
+    run.set_defaults(func=cmd_run)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    admin = sub.add_parser("create-admin", help="create an admin account (or promote one by email)")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--handle", required=True)
+    admin.set_defaults(func=cmd_create_admin)
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except SettingsError as exc:
+        print(f"echoel: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

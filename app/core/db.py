@@ -1,0 +1,77 @@
+"""The Piccolo engine: SQLite for the embedded default, PostgreSQL in production.
+
+Tables are bound to the engine explicitly (``bind_tables``) rather than through Piccolo's global
+engine finder, so one process (the test suite) can run the app on either database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from piccolo.conf.apps import AppRegistry
+from piccolo.engine import Engine, PostgresEngine, SQLiteEngine
+
+# Every domain's Piccolo app; the order is the migration order.
+APPS = [
+    "app.accounts.piccolo_app",
+]
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``sqlite:///path`` or ``postgresql://…``; the URL scheme picks it."""
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _prepare_sqlite(path)
+        # timeout: how long a writer waits for another worker's write lock before failing.
+        return SQLiteEngine(path=str(path), timeout=30)
+    if scheme in {"postgres", "postgresql"}:
+        return PostgresEngine(config={"dsn": url}, log_queries=False)
+    raise ValueError(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")
+
+
+def _prepare_sqlite(path: Path) -> None:
+    # WAL lets readers go on while one worker writes; it is a property of the file, set once.
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
+def registry() -> AppRegistry:
+    return AppRegistry(apps=APPS)
+
+
+def bind_tables(engine: Engine) -> None:
+    """Point every table of every app at ``engine``."""
+    for app_config in registry().app_configs.values():
+        for table in app_config.table_classes:
+            table._meta.db = engine
+
+
+async def start(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=1, max_size=10)
+
+
+async def stop(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+
+
+async def ping(engine: Engine) -> None:
+    """Raise unless the database answers a trivial query."""
+    await engine.run_querystring(_select_one())
+
+
+def _select_one():  # type: ignore[no-untyped-def]
+    from piccolo.querystring import QueryString
+
+    return QueryString("SELECT 1")
+
+
+def now() -> int:
+    """Seconds since the epoch: the one clock every table uses for expiries and windows."""
+    return int(time.time())

@@ -1,0 +1,144 @@
+"""A real coturn TURN/STUN server for tests, with shared-secret (TURN REST API) auth."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import socket
+import struct
+from pathlib import Path
+
+from tests.services.binaries import ServerProcess, find_binary, free_port, log_tail
+
+REALM = "echoel.test"
+STUN_MAGIC_COOKIE = 0x2112A442
+
+
+def stun_binding_ok(
+    host: str, port: int, transport: str = "udp", timeout: float = 1.0
+) -> bool:
+    """True if a STUN Binding Request to ``host:port`` gets a Binding Success Response."""
+    transaction_id = secrets.token_bytes(12)
+    request = struct.pack("!HHI", 0x0001, 0, STUN_MAGIC_COOKIE) + transaction_id
+    try:
+        if transport == "tcp":
+            with socket.create_connection((host, port), timeout=timeout) as sock:
+                sock.sendall(request)
+                reply = b""
+                while len(reply) < 20:
+                    chunk = sock.recv(20 - len(reply))
+                    if not chunk:
+                        return False
+                    reply += chunk
+        else:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.settimeout(timeout)
+                sock.sendto(request, (host, port))
+                reply = sock.recv(2048)
+    except OSError:
+        return False
+    if len(reply) < 20:
+        return False
+    msg_type, _length, cookie = struct.unpack("!HHI", reply[:8])
+    return (
+        msg_type == 0x0101
+        and cookie == STUN_MAGIC_COOKIE
+        and reply[8:20] == transaction_id
+    )
+
+
+def _relay_range(size: int = 40) -> tuple[int, int]:
+    """A random small relay-port range, away from the kernel's ephemeral range start."""
+    low = random.randrange(20000, 30000 - size)
+    return low, low + size - 1
+
+
+class Coturn(ServerProcess):
+    """``turnserver`` on 127.0.0.1 (UDP and TCP on ``port``), no TLS/DTLS, no CLI.
+
+    Attributes once started: ``port``, ``secret`` (the ``static-auth-secret``), ``realm``,
+    ``min_port``/``max_port`` (relay range), ``host`` ("127.0.0.1").
+    """
+
+    name = "coturn"
+    startup_timeout = 20.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.binary = find_binary("turnserver")
+        self.secret = secrets.token_hex(16)
+        self.realm = REALM
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.min_port = 0
+        self.max_port = 0
+
+    @property
+    def config_path(self) -> Path:
+        assert self.tmpdir is not None
+        return self.tmpdir / "turnserver.conf"
+
+    @property
+    def log_path(self) -> Path:
+        assert self.tmpdir is not None
+        return self.tmpdir / "turn.log"
+
+    def _allocate(self) -> None:
+        self.port = free_port()
+        self.min_port, self.max_port = _relay_range()
+
+    def _prepare(self) -> None:
+        assert self.tmpdir is not None
+        self.log_path.unlink(
+            missing_ok=True
+        )  # coturn appends; drop a failed attempt's log
+        lines = [
+            f"listening-ip={self.host}",
+            f"listening-port={self.port}",
+            f"relay-ip={self.host}",
+            f"min-port={self.min_port}",
+            f"max-port={self.max_port}",
+            "use-auth-secret",
+            f"static-auth-secret={self.secret}",
+            f"realm={self.realm}",
+            "fingerprint",
+            "no-tls",
+            "no-dtls",
+            "no-cli",
+            # One listening address: RFC 5780 would want a second port (port+1) for
+            # CHANGE-REQUEST, which may not be free.
+            "no-rfc5780",
+            f"log-file={self.log_path}",
+            "simple-log",
+            f"pidfile={self.tmpdir / 'turnserver.pid'}",
+            # Keep the (unused) user database out of /var/lib/turn.
+            f"userdb={self.tmpdir / 'turndb'}",
+            "allow-loopback-peers",
+            "no-multicast-peers",
+        ]
+        self.config_path.write_text("\n".join(lines) + "\n")
+
+    def _command(self) -> list[str]:
+        return [self.binary, "-c", str(self.config_path)]
+
+    def _ready(self) -> bool:
+        # A real STUN exchange on both transports: a bare TCP connect could reach whatever
+        # else holds the port, since coturn keeps running (retrying) when it cannot bind.
+        return stun_binding_ok(self.host, self.port, "tcp", 0.5) and stun_binding_ok(
+            self.host, self.port, "udp", 0.5
+        )
+
+    def _bind_failed(self) -> bool:
+        text = log_tail(self.log_path, 200) + log_tail(self.stdout_log, 50)
+        return "Cannot bind" in text or "Address already in use" in text
+
+    def _extra_logs(self) -> list[Path]:
+        return [self.log_path]
+
+    @property
+    def stun_url(self) -> str:
+        return f"stun:{self.host}:{self.port}"
+
+    @property
+    def turn_url(self) -> str:
+        return f"turn:{self.host}:{self.port}"
