@@ -46,7 +46,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         _migrate()
     host, port = args.host or settings.host, args.port or settings.port
     workers = args.workers or settings.workers
-    shown = "localhost" if host in {"127.0.0.1", "0.0.0.0"} else host
+    shown = "localhost" if host in {"127.0.0.1", "0.0.0.0"} else host  # noqa: S104 - a comparison, not a bind
     print(f"\nEchoel is running at http://{shown}:{port}/  (Ctrl+C stops it)\n", flush=True)
     uvicorn.run(
         "app.asgi:create_app",

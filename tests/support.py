@@ -35,8 +35,12 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     """Run the ``echoel`` command in a child process with ``env`` on top of a clean environment."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("ECHOEL_")}
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], env={**base, **env}, cwd=REPO_ROOT,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "app.cli", *args],
+        env={**base, **env},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -51,10 +55,14 @@ class LiveApp:
 
     def __enter__(self) -> LiveApp:
         base = {k: v for k, v in os.environ.items() if not k.startswith("ECHOEL_")}
-        log = open(Path(self.env["ECHOEL_VAR_DIR"]) / f"app-{self.port}.log", "wb")  # noqa: SIM115
+        log = open(Path(self.env["ECHOEL_VAR_DIR"]) / f"app-{self.port}.log", "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "run", "--port", str(self.port), "--workers", str(self.workers)],
-            env={**base, **self.env}, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**base, **self.env},
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

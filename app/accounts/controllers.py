@@ -8,8 +8,8 @@ from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
-from msgspec import UNSET
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from msgspec import UNSET
 
 from app.accounts.auth import requires_role
 from app.accounts.schemas import (
@@ -64,8 +64,15 @@ def _with_cookie(pair: TokenPair, session: Session, settings: Settings) -> Respo
 
 
 def _clear_cookie(settings: Settings) -> Cookie:
-    return Cookie(key=REFRESH_COOKIE, value="", path=COOKIE_PATH, httponly=True,
-                  secure=settings.cookie_secure, samesite="strict", max_age=0)
+    return Cookie(
+        key=REFRESH_COOKIE,
+        value="",
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="strict",
+        max_age=0,
+    )
 
 
 class AuthController(Controller):
@@ -76,12 +83,16 @@ class AuthController(Controller):
     dependencies = {"accounts": Provide(provide_accounts, sync_to_thread=False)}
 
     @post("/signup", status_code=HTTP_202_ACCEPTED)
-    async def signup(self, request: Request[Any, Any, Any], data: JSONBody[SignupRequest], accounts: NamedDependency[AccountService]) -> SignupAccepted:
+    async def signup(
+        self, request: Request[Any, Any, Any], data: JSONBody[SignupRequest], accounts: NamedDependency[AccountService]
+    ) -> SignupAccepted:
         await accounts.signup(data, client_ip(request))
         return SignupAccepted()
 
     @post("/login", status_code=HTTP_200_OK)
-    async def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest], accounts: NamedDependency[AccountService]) -> Response[TokenPair]:
+    async def login(
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest], accounts: NamedDependency[AccountService]
+    ) -> Response[TokenPair]:
         session = await accounts.login(data.email, data.password, client_ip(request))
         if data.refresh_in_body:
             return Response(_pair(session, accounts.settings, in_body=True), headers=NO_STORE)
@@ -92,7 +103,9 @@ class AuthController(Controller):
         """Sets the CSRF cookie the web front end echoes in the X-CSRF-Token header."""
 
     @post("/refresh", status_code=HTTP_200_OK, opt=CSRF_CHECKED)
-    async def refresh_cookie(self, request: Request[Any, Any, Any], accounts: NamedDependency[AccountService]) -> Response[Any]:
+    async def refresh_cookie(
+        self, request: Request[Any, Any, Any], accounts: NamedDependency[AccountService]
+    ) -> Response[Any]:
         try:
             session = await accounts.refresh(request.cookies.get(REFRESH_COOKIE, ""))
         except Unauthorized as exc:
@@ -103,12 +116,16 @@ class AuthController(Controller):
         return _with_cookie(_pair(session, accounts.settings, in_body=False), session, accounts.settings)
 
     @post("/token/refresh", status_code=HTTP_200_OK)
-    async def refresh_body(self, data: JSONBody[RefreshRequest], accounts: NamedDependency[AccountService]) -> Response[TokenPair]:
+    async def refresh_body(
+        self, data: JSONBody[RefreshRequest], accounts: NamedDependency[AccountService]
+    ) -> Response[TokenPair]:
         session = await accounts.refresh(data.refresh_token)
         return Response(_pair(session, accounts.settings, in_body=True), headers=NO_STORE)
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, opt=CSRF_CHECKED)
-    async def logout(self, request: Request[Any, Any, Any], accounts: NamedDependency[AccountService]) -> Response[None]:
+    async def logout(
+        self, request: Request[Any, Any, Any], accounts: NamedDependency[AccountService]
+    ) -> Response[None]:
         await accounts.logout(request.cookies.get(REFRESH_COOKIE))
         return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[_clear_cookie(accounts.settings)])
 
@@ -129,23 +146,32 @@ class AccountController(Controller):
         return to_account(request.user)
 
     @patch("/")
-    async def update(self, request: Request[User, Any, Any], data: JSONBody[ProfileUpdate], accounts: NamedDependency[AccountService]) -> Account:
+    async def update(
+        self, request: Request[User, Any, Any], data: JSONBody[ProfileUpdate], accounts: NamedDependency[AccountService]
+    ) -> Account:
         return to_account(await accounts.update_profile(request.user, data))
 
     @post("/password", status_code=HTTP_200_OK)
     async def change_password(
-        self, request: Request[User, Any, Any], data: JSONBody[ChangePasswordRequest], accounts: NamedDependency[AccountService]
+        self,
+        request: Request[User, Any, Any],
+        data: JSONBody[ChangePasswordRequest],
+        accounts: NamedDependency[AccountService],
     ) -> Response[TokenPair]:
         session = await accounts.change_password(request.user, data)
         return _with_cookie(_pair(session, accounts.settings, in_body=False), session, accounts.settings)
 
     @post("/creator", status_code=HTTP_200_OK)
-    async def become_creator(self, request: Request[User, Any, Any], accounts: NamedDependency[AccountService]) -> Account:
+    async def become_creator(
+        self, request: Request[User, Any, Any], accounts: NamedDependency[AccountService]
+    ) -> Account:
         """Members open a storefront by becoming creators; admins stay admins."""
         return to_account(await accounts.become_creator(request.user))
 
     @post("/logout-everywhere", status_code=HTTP_204_NO_CONTENT)
-    async def logout_everywhere(self, request: Request[User, Any, Any], accounts: NamedDependency[AccountService]) -> Response[None]:
+    async def logout_everywhere(
+        self, request: Request[User, Any, Any], accounts: NamedDependency[AccountService]
+    ) -> Response[None]:
         await accounts.logout_everywhere(request.user)
         return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[_clear_cookie(accounts.settings)])
 
@@ -157,5 +183,7 @@ class AdminAccountsController(Controller):
     dependencies = {"accounts": Provide(provide_accounts, sync_to_thread=False)}
 
     @put("/{handle:str}/role")
-    async def set_role(self, handle: FromPath[str], data: JSONBody[RoleUpdate], accounts: NamedDependency[AccountService]) -> Account:
+    async def set_role(
+        self, handle: FromPath[str], data: JSONBody[RoleUpdate], accounts: NamedDependency[AccountService]
+    ) -> Account:
         return to_account(await accounts.set_role(handle, data.role))

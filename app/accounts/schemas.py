@@ -73,7 +73,7 @@ class SignupAccepted(Struct, kw_only=True):
 
 class TokenPair(Struct, kw_only=True):
     access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
     account: Account
     # Only for clients that asked for it; browsers get the refresh token as a cookie.

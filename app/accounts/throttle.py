@@ -37,8 +37,7 @@ class Throttle:
         """Count one failure against every key."""
         t = now()
         for key in keys:
-            await AuthThrottle.raw(_HIT, key, t + self.window, t, t)  # type: ignore[arg-type]
+            await AuthThrottle.raw(_HIT, key, t + self.window, t, t)
 
     async def clear(self, key: str) -> None:
         await AuthThrottle.delete().where(AuthThrottle.key == key)
-

@@ -9,10 +9,12 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine import Engine, PostgresEngine, SQLiteEngine
+from piccolo.querystring import QueryString
 
 # Every domain's Piccolo app; the order is the migration order.
 APPS = [
@@ -20,7 +22,7 @@ APPS = [
 ]
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str) -> Engine[Any]:
     """An engine for ``sqlite:///path`` or ``postgresql://…``; the URL scheme picks it."""
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
@@ -44,32 +46,26 @@ def registry() -> AppRegistry:
     return AppRegistry(apps=APPS)
 
 
-def bind_tables(engine: Engine) -> None:
+def bind_tables(engine: Engine[Any]) -> None:
     """Point every table of every app at ``engine``."""
     for app_config in registry().app_configs.values():
         for table in app_config.table_classes:
             table._meta.db = engine
 
 
-async def start(engine: Engine) -> None:
+async def start(engine: Engine[Any]) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=10)
 
 
-async def stop(engine: Engine) -> None:
+async def stop(engine: Engine[Any]) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
 
 
-async def ping(engine: Engine) -> None:
+async def ping(engine: Engine[Any]) -> None:
     """Raise unless the database answers a trivial query."""
-    await engine.run_querystring(_select_one())
-
-
-def _select_one():  # type: ignore[no-untyped-def]
-    from piccolo.querystring import QueryString
-
-    return QueryString("SELECT 1")
+    await engine.run_querystring(QueryString("SELECT 1"))
 
 
 def now() -> int:

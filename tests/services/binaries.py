@@ -49,12 +49,7 @@ def _postgres_bin_dirs() -> list[Path]:
         version = Path(path).parent.name
         return tuple(int(part) for part in re.findall(r"\d+", version)) or (0,)
 
-    return [
-        Path(p)
-        for p in sorted(
-            glob.glob("/usr/lib/postgresql/*/bin"), key=version_key, reverse=True
-        )
-    ]
+    return [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version_key, reverse=True)]
 
 
 def find_binary(name: str) -> str:
@@ -67,9 +62,7 @@ def find_binary(name: str) -> str:
     candidate = TOOLS_BIN / name
     if _is_executable(candidate):
         return str(candidate)
-    search_path = os.pathsep.join(
-        [os.environ.get("PATH", os.defpath), "/usr/local/sbin", "/usr/sbin", "/sbin"]
-    )
+    search_path = os.pathsep.join([os.environ.get("PATH", os.defpath), "/usr/local/sbin", "/usr/sbin", "/sbin"])
     found = shutil.which(name, path=search_path)
     # Prefer the versioned postgres dirs for server tools: Debian's /usr/bin/psql etc. are
     # wrappers, and postgres/initdb are not on PATH at all.
@@ -123,9 +116,7 @@ def log_tail(path: Path | str, lines: int = 40) -> str:
 
 
 # Startup output meaning "someone took our port between free_port() and bind()".
-_PORT_IN_USE = re.compile(
-    r"address already in use|EADDRINUSE|port is already in use", re.IGNORECASE
-)
+_PORT_IN_USE = re.compile(r"address already in use|EADDRINUSE|port is already in use", re.IGNORECASE)
 
 
 class ServerProcess:
@@ -200,9 +191,7 @@ class ServerProcess:
                 self._allocate()
                 self._prepare()
                 command = self._command()
-                if self._launch_and_wait(
-                    command, last_attempt=attempt == self.start_attempts
-                ):
+                if self._launch_and_wait(command, last_attempt=attempt == self.start_attempts):
                     return self
         except BaseException:
             self.stop()
@@ -226,18 +215,14 @@ class ServerProcess:
             code = self.process.poll()
             if code is not None:
                 message = (
-                    f"{self.name} exited with code {code} during startup\n"
-                    f"command: {' '.join(command)}\n{self.logs()}"
+                    f"{self.name} exited with code {code} during startup\ncommand: {' '.join(command)}\n{self.logs()}"
                 )
                 self._terminate()
                 if last_attempt or not _PORT_IN_USE.search(self.logs()):
                     raise RuntimeError(message)
                 return False  # lost a port race: try again with new ports
             if self._bind_failed():
-                message = (
-                    f"{self.name} could not bind its port(s)\n"
-                    f"command: {' '.join(command)}\n{self.logs()}"
-                )
+                message = f"{self.name} could not bind its port(s)\ncommand: {' '.join(command)}\n{self.logs()}"
                 self._terminate()
                 if last_attempt:
                     raise RuntimeError(message)
@@ -289,9 +274,7 @@ class ServerProcess:
         self.stop()
 
 
-def wait_until(
-    predicate: Callable[[], bool], timeout: float, interval: float = 0.1
-) -> bool:
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
     """Poll ``predicate`` until it is true or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

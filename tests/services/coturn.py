@@ -14,9 +14,7 @@ REALM = "echoel.test"
 STUN_MAGIC_COOKIE = 0x2112A442
 
 
-def stun_binding_ok(
-    host: str, port: int, transport: str = "udp", timeout: float = 1.0
-) -> bool:
+def stun_binding_ok(host: str, port: int, transport: str = "udp", timeout: float = 1.0) -> bool:
     """True if a STUN Binding Request to ``host:port`` gets a Binding Success Response."""
     transaction_id = secrets.token_bytes(12)
     request = struct.pack("!HHI", 0x0001, 0, STUN_MAGIC_COOKIE) + transaction_id
@@ -40,11 +38,7 @@ def stun_binding_ok(
     if len(reply) < 20:
         return False
     msg_type, _length, cookie = struct.unpack("!HHI", reply[:8])
-    return (
-        msg_type == 0x0101
-        and cookie == STUN_MAGIC_COOKIE
-        and reply[8:20] == transaction_id
-    )
+    return msg_type == 0x0101 and cookie == STUN_MAGIC_COOKIE and reply[8:20] == transaction_id
 
 
 def _relay_range(size: int = 40) -> tuple[int, int]:
@@ -89,9 +83,7 @@ class Coturn(ServerProcess):
 
     def _prepare(self) -> None:
         assert self.tmpdir is not None
-        self.log_path.unlink(
-            missing_ok=True
-        )  # coturn appends; drop a failed attempt's log
+        self.log_path.unlink(missing_ok=True)  # coturn appends; drop a failed attempt's log
         lines = [
             f"listening-ip={self.host}",
             f"listening-port={self.port}",
@@ -124,9 +116,7 @@ class Coturn(ServerProcess):
     def _ready(self) -> bool:
         # A real STUN exchange on both transports: a bare TCP connect could reach whatever
         # else holds the port, since coturn keeps running (retrying) when it cannot bind.
-        return stun_binding_ok(self.host, self.port, "tcp", 0.5) and stun_binding_ok(
-            self.host, self.port, "udp", 0.5
-        )
+        return stun_binding_ok(self.host, self.port, "tcp", 0.5) and stun_binding_ok(self.host, self.port, "udp", 0.5)
 
     def _bind_failed(self) -> bool:
         text = log_tail(self.log_path, 200) + log_tail(self.stdout_log, 50)

@@ -76,9 +76,7 @@ class MinioServer(ServerProcess):
 
     def _ready(self) -> bool:
         try:
-            with urllib.request.urlopen(
-                f"{self.url}/minio/health/live", timeout=1
-            ) as response:
+            with urllib.request.urlopen(f"{self.url}/minio/health/live", timeout=1) as response:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False

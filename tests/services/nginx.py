@@ -37,12 +37,8 @@ def _add_temp_paths(text: str, prefix: Path) -> str:
     missing = [d for d in _TEMP_PATH_DIRECTIVES if not re.search(rf"\b{d}\b", text)]
     if not missing:
         return text
-    lines = "".join(
-        f"\n    {d} {prefix / 'temp' / _TEMP_PATH_DIRECTIVES[d]};" for d in missing
-    )
-    new_text, count = re.subn(
-        r"\bhttp\s*\{", lambda m: m.group(0) + lines, text, count=1
-    )
+    lines = "".join(f"\n    {d} {prefix / 'temp' / _TEMP_PATH_DIRECTIVES[d]};" for d in missing)
+    new_text, count = re.subn(r"\bhttp\s*\{", lambda m: m.group(0) + lines, text, count=1)
     return new_text if count else text
 
 
@@ -111,9 +107,7 @@ class Nginx(ServerProcess):
             "-p",
             f"{self.prefix}/",
             "-e",
-            str(
-                self.error_log
-            ),  # log used before the config is read (default: /var/log/...)
+            str(self.error_log),  # log used before the config is read (default: /var/log/...)
             "-c",
             str(self.conf_path),
             "-g",

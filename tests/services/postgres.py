@@ -32,20 +32,47 @@ class PostgresServer(ServerProcess):
             os.chown(self.tmpdir, pw.pw_uid, pw.pw_gid)
         if not data.exists():
             subprocess.run(
-                _as_postgres_user([find_binary("initdb"), "-D", str(data), "-U", self.user,
-                                   "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
-                check=True, capture_output=True,
+                _as_postgres_user(
+                    [
+                        find_binary("initdb"),
+                        "-D",
+                        str(data),
+                        "-U",
+                        self.user,
+                        "--auth=trust",
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                    ]
+                ),
+                check=True,
+                capture_output=True,
             )
 
     def _command(self) -> list[str]:
         assert self.tmpdir is not None
-        return _as_postgres_user([
-            find_binary("postgres"), "-D", str(self.tmpdir / "data"), "-p", str(self.port),
-            "-k", str(self.tmpdir), "-c", "listen_addresses=127.0.0.1",
-            # Throwaway data: durability off makes the suite faster and changes no behaviour we test.
-            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-            "-c", "max_connections=200",
-        ])
+        return _as_postgres_user(
+            [
+                find_binary("postgres"),
+                "-D",
+                str(self.tmpdir / "data"),
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.tmpdir),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                # Throwaway data: durability off makes the suite faster and changes no behaviour we test.
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+            ]
+        )
 
     def _ready(self) -> bool:
         probe = subprocess.run(
@@ -56,9 +83,24 @@ class PostgresServer(ServerProcess):
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         out = subprocess.run(
-            [find_binary("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", database,
-             "-v", "ON_ERROR_STOP=1", "-Atc", sql],
-            check=True, capture_output=True, text=True,
+            [
+                find_binary("psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-Atc",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return out.stdout
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from tests.integration.accounts.helpers import PASSWORD, bearer, csrf_headers, login, new_identity, signup
@@ -85,12 +83,16 @@ async def test_logout_everywhere_kills_refresh_and_access_tokens(client: httpx.A
     ident = await signup(client)
     a = await login(client, ident, refresh_in_body=True)
     b = await login(client, ident, refresh_in_body=True)
-    assert (await client.post("/api/v1/account/logout-everywhere", headers=bearer(a["access_token"]))).status_code == 204
+    assert (
+        await client.post("/api/v1/account/logout-everywhere", headers=bearer(a["access_token"]))
+    ).status_code == 204
     for session in (a, b):
         assert (await client.get("/api/v1/account/", headers=bearer(session["access_token"]))).status_code == 401
         r = await client.post("/api/v1/auth/token/refresh", json={"refresh_token": session["refresh_token"]})
         assert r.status_code == 401
-    assert (await client.post("/api/v1/auth/login", json={"email": ident["email"], "password": PASSWORD})).status_code == 200
+    assert (
+        await client.post("/api/v1/auth/login", json={"email": ident["email"], "password": PASSWORD})
+    ).status_code == 200
 
 
 async def test_change_password(client: httpx.AsyncClient) -> None:
@@ -98,17 +100,21 @@ async def test_change_password(client: httpx.AsyncClient) -> None:
     other = await login(client, ident, refresh_in_body=True)
     mine = await login(client, ident)
     wrong = await client.post(
-        "/api/v1/account/password", headers=bearer(mine["access_token"]),
+        "/api/v1/account/password",
+        headers=bearer(mine["access_token"]),
         json={"current_password": "not it at all", "new_password": "a brand new passphrase"},
     )
     assert wrong.status_code == 422
     r = await client.post(
-        "/api/v1/account/password", headers=bearer(mine["access_token"]),
+        "/api/v1/account/password",
+        headers=bearer(mine["access_token"]),
         json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
     )
     assert r.status_code == 200
     assert (await client.get("/api/v1/account/", headers=bearer(r.json()["access_token"]))).status_code == 200
-    assert (await client.post("/api/v1/auth/token/refresh", json={"refresh_token": other["refresh_token"]})).status_code == 401
+    assert (
+        await client.post("/api/v1/auth/token/refresh", json={"refresh_token": other["refresh_token"]})
+    ).status_code == 401
     old = await client.post("/api/v1/auth/login", json={"email": ident["email"], "password": PASSWORD})
     assert old.status_code == 401
     new = await client.post("/api/v1/auth/login", json={"email": ident["email"], "password": "a brand new passphrase"})
@@ -119,7 +125,9 @@ async def test_profile_update_and_handle_conflict(client: httpx.AsyncClient) -> 
     taken = await signup(client)
     ident = await signup(client)
     token = (await login(client, ident))["access_token"]
-    r = await client.patch("/api/v1/account/", headers=bearer(token), json={"bio": "Pads and plucks.", "handle": "NewName"})
+    r = await client.patch(
+        "/api/v1/account/", headers=bearer(token), json={"bio": "Pads and plucks.", "handle": "NewName"}
+    )
     assert r.status_code == 200 and r.json()["bio"] == "Pads and plucks." and r.json()["handle"] == "newname"
     r = await client.patch("/api/v1/account/", headers=bearer(token), json={"handle": taken["handle"]})
     assert r.status_code == 409 and r.json()["field"] == "handle"
@@ -131,16 +139,22 @@ async def test_long_multibyte_password_round_trip(client: httpx.AsyncClient) -> 
     password = ("ü🎹ß" * 43)[:128]
     assert len(password) == 128 and len(password.encode()) > 300
     ident = await signup(client, password=password)
-    assert (await client.post("/api/v1/auth/login", json={"email": ident["email"], "password": password})).status_code == 200
+    assert (
+        await client.post("/api/v1/auth/login", json={"email": ident["email"], "password": password})
+    ).status_code == 200
     # No truncation: a password equal in its first 72 bytes but different at the end fails.
     near = password[:-1] + "x"
-    assert (await client.post("/api/v1/auth/login", json={"email": ident["email"], "password": near})).status_code == 401
+    assert (
+        await client.post("/api/v1/auth/login", json={"email": ident["email"], "password": near})
+    ).status_code == 401
 
 
 async def test_same_answers_for_known_and_unknown_emails(client: httpx.AsyncClient) -> None:
     known = await signup(client)
     wrong_known = await client.post("/api/v1/auth/login", json={"email": known["email"], "password": "wrong password"})
-    unknown = await client.post("/api/v1/auth/login", json={"email": "nobody@example.com", "password": "wrong password"})
+    unknown = await client.post(
+        "/api/v1/auth/login", json={"email": "nobody@example.com", "password": "wrong password"}
+    )
     assert wrong_known.status_code == unknown.status_code == 401
     assert wrong_known.json() == unknown.json()
     again = await client.post("/api/v1/auth/signup", json={**new_identity(), "email": known["email"]})
@@ -148,7 +162,9 @@ async def test_same_answers_for_known_and_unknown_emails(client: httpx.AsyncClie
     assert again.status_code == fresh.status_code == 202
     assert again.json() == fresh.json()
     # The repeated sign-up did not touch the existing account.
-    assert (await client.post("/api/v1/auth/login", json={"email": known["email"], "password": PASSWORD})).status_code == 200
+    assert (
+        await client.post("/api/v1/auth/login", json={"email": known["email"], "password": PASSWORD})
+    ).status_code == 200
 
 
 async def test_login_failures_are_rate_limited(client: httpx.AsyncClient) -> None:

@@ -73,10 +73,7 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
 def test_coturn_answers_stun_binding_over_tcp() -> None:
     with Coturn() as turn:
         transaction_id = secrets.token_bytes(12)
-        request = (
-            struct.pack("!HHI", STUN_BINDING_REQUEST, 0, STUN_MAGIC_COOKIE)
-            + transaction_id
-        )
+        request = struct.pack("!HHI", STUN_BINDING_REQUEST, 0, STUN_MAGIC_COOKIE) + transaction_id
         with socket.create_connection(("127.0.0.1", turn.port), timeout=5) as sock:
             sock.sendall(request)
             header = _recv_exact(sock, 20)
