@@ -65,7 +65,8 @@ def cmd_run(args: argparse.Namespace) -> None:
 def cmd_create_admin(args: argparse.Namespace) -> None:
     from app.asgi import create_app
 
-    password = os.environ.get("ECHOEL_ADMIN_PASSWORD") or getpass.getpass("Password for the admin: ")
+    # --password-stdin lets scripts pipe the password in without it showing in `ps` or history.
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password for the admin: ")
     if len(password) < 8:
         raise SystemExit("the password needs at least 8 characters")
     app = create_app()
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     admin = sub.add_parser("create-admin", help="create an admin account (or promote one by email)")
     admin.add_argument("--email", required=True)
     admin.add_argument("--handle", required=True)
+    admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     admin.set_defaults(func=cmd_create_admin)
     args = parser.parse_args(argv)
     try:

@@ -31,7 +31,12 @@ def test_settings(db_url: str, var_dir: Path, **extra: str) -> Settings:
     return load_settings(test_env(db_url, var_dir, **extra))
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+# Helpers named test_* are not tests.
+test_env.__test__ = False  # type: ignore[attr-defined]
+test_settings.__test__ = False  # type: ignore[attr-defined]
+
+
+def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run the ``echoel`` command in a child process with ``env`` on top of a clean environment."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("ECHOEL_")}
     return subprocess.run(
@@ -41,6 +46,7 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
         capture_output=True,
         text=True,
         timeout=120,
+        input=stdin,
     )
 
 
@@ -55,7 +61,9 @@ class LiveApp:
 
     def __enter__(self) -> LiveApp:
         base = {k: v for k, v in os.environ.items() if not k.startswith("ECHOEL_")}
-        log = open(Path(self.env["ECHOEL_VAR_DIR"]) / f"app-{self.port}.log", "wb")
+        var_dir = Path(self.env["ECHOEL_VAR_DIR"])
+        var_dir.mkdir(parents=True, exist_ok=True)
+        log = open(var_dir / f"app-{self.port}.log", "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "run", "--port", str(self.port), "--workers", str(self.workers)],
             env={**base, **self.env},
