@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
+import io
 import os
 import sys
 
 from app.core.settings import SettingsError, get_settings
 
 
-def _migrate() -> None:
+def _migrate(*, quiet: bool = False) -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     # Piccolo's migration runner finds its engine through PICCOLO_CONF.
@@ -24,7 +26,9 @@ def _migrate() -> None:
         engine = db.make_engine(settings.db_url)
         await db.start(engine)
         try:
-            result = await run_forwards(app_name="all")
+            # Piccolo narrates every app; on `run` one line of ours is enough.
+            with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+                result = await run_forwards(app_name="all")
             if not result.success:
                 raise SystemExit(f"migration failed: {result.message}")
         finally:
@@ -43,7 +47,8 @@ def cmd_run(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     if settings.is_sqlite and settings.auto_migrate:
-        _migrate()
+        _migrate(quiet=True)
+        print(f"database ready: {settings.db_url}")
     host, port = args.host or settings.host, args.port or settings.port
     workers = args.workers or settings.workers
     shown = "localhost" if host in {"127.0.0.1", "0.0.0.0"} else host  # noqa: S104 - a comparison, not a bind
