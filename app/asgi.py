@@ -22,6 +22,8 @@ from app.core.errors import EXCEPTION_HANDLERS
 from app.core.security import PasswordHasher
 from app.core.settings import Settings, get_settings
 from app.ops.controllers import HealthController
+from app.storage import make_storage
+from app.storage.controllers import LocalStorageController
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -32,11 +34,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     rate_limit_dir = settings.var_path / "rate_limit"
     rate_limit_dir.mkdir(parents=True, exist_ok=True)
     jwt_auth = make_jwt_auth(settings)
+    storage = make_storage(settings)
     hasher = PasswordHasher(settings.password_pepper, settings.bcrypt_rounds, settings.hash_threads)
 
     async def open_database() -> None:
         db.bind_tables(engine)
         await db.start(engine)
+        await storage.ensure_ready()
 
     async def close_database() -> None:
         await db.stop(engine)
@@ -58,6 +62,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             HealthController,
+            # The local-disk store's signed upload/download endpoints (S3 serves its own).
+            *([LocalStorageController] if settings.storage == "local" else []),
             # The limiter wraps only the auth routes.
             Router(path="/", route_handlers=[AuthController], middleware=[auth_rate_limit.middleware]),
             AccountController,
@@ -89,5 +95,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.settings = settings
     app.state.engine = engine
     app.state.accounts = AccountService(settings, hasher, jwt_auth)
+    app.state.storage = storage
     logging.getLogger("echoel").setLevel(settings.log_level.upper())
     return app

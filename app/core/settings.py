@@ -54,7 +54,68 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Requests per minute per client IP on the auth endpoints (Litestar's rate limiter).
     auth_requests_per_minute: int = 60
 
+    # Collaboration: comma-separated STUN and TURN URLs handed to session members, the secret
+    # shared with coturn (static-auth-secret) and the lifetime of minted TURN credentials.
+    stun_urls: str = ""
+    turn_urls: str = ""
+    turn_secret: str = ""
+    turn_ttl_seconds: int = 3600
+    # Extra origins (comma-separated) allowed to open the signaling websocket besides public_url.
+    allowed_origins: str = ""
     max_body_bytes: int = 1024 * 1024
+
+    # Object storage: "local" (files under var_dir, URLs signed and served by the app) or "s3".
+    storage: Literal["local", "s3"] = "local"
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "echoel"
+    s3_region: str = "us-east-1"
+    s3_secure: bool = False
+    # Base URL browsers reach the store at (e.g. https://example.com/s3 through nginx); empty: s3_endpoint.
+    s3_public_url: str = ""
+    # Files up to this size upload in one presigned POST; larger ones use multipart.
+    upload_single_max_bytes: int = 64 * 1024 * 1024
+    # Multipart part size (5 MiB..64 MiB: S3's minimum; Cloudflare refuses bodies over 100 MB).
+    upload_part_bytes: int = 64 * 1024 * 1024
+    upload_max_file_bytes: int = 50 * 1024**3
+    # Bytes of uploads one user may hold (pending and ready files together).
+    upload_quota_bytes: int = 20 * 1024**3
+    # How long a presigned upload (POST policy or part URL) stays valid.
+    upload_url_seconds: int = 3600
+    # How long a download URL stays valid (at most 300).
+    download_url_seconds: int = 300
+    # Unfinished uploads and unreferenced objects older than this are removed by the clean-up.
+    orphan_min_age_seconds: int = 86400
+    # Background jobs (app.jobs): run a worker inside each app process, or only in `echoel worker`.
+    jobs_in_process: bool = True
+    # Jobs one worker process runs at once.
+    jobs_concurrency: int = 2
+    # A claimed job is leased this long and the lease renewed while it runs; a crashed worker's
+    # job is taken up again once its lease runs out.
+    jobs_lease_seconds: float = 60.0
+    # How often an idle worker looks for due jobs.
+    jobs_poll_seconds: float = 1.0
+    # Attempts before a failing job is marked dead (its last error kept).
+    jobs_max_attempts: int = 5
+    # Retry n waits about backoff * 2**(n-1) seconds (with jitter), at most backoff_max.
+    jobs_backoff_seconds: float = 10.0
+    jobs_backoff_max_seconds: float = 3600.0
+    # Torrents: run the seeder inside the app process (embedded default) or only as `echoel seeder`.
+    seeder_in_process: bool = True
+    # Address the seeder listens on for BitTorrent peers (TCP); port 0 picks a free one.
+    seeder_host: str = "127.0.0.1"
+    seeder_port: int = 6881
+    # host:port put in magnet links (x.pe=) for peers to reach the seeder; empty: seeder_host:port.
+    seeder_public_address: str = ""
+    # How often the seeder picks up new torrents, refreshes private-torrent filters and writes stats.
+    seeder_refresh_seconds: float = 5.0
+    # Base URL the seeder reaches the tracker at; empty: public_url.
+    tracker_url: str = ""
+    # Seconds between a client's announces; a peer is forgotten after twice that.
+    tracker_interval_seconds: int = 300
+    # Hours a per-buyer web-seed URL (in a paid pack's .torrent) stays valid.
+    webseed_token_hours: int = 168
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
@@ -64,10 +125,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError("bcrypt_rounds must be at least 12 in production")
         if not (1 <= self.access_token_minutes <= 15):
             raise ValueError("access_token_minutes must be between 1 and 15")
+        if not (60 <= self.turn_ttl_seconds <= 3600):
+            raise ValueError("turn_ttl_seconds must be between 60 and 3600")
         if self.hash_threads < 1 or self.workers < 1:
             raise ValueError("hash_threads and workers must be at least 1")
         if self.environment == "production" and (len(self.secret_key) < 32 or len(self.password_pepper) < 32):
             raise ValueError("secret_key and password_pepper must be set (32+ characters) in production")
+        if not (5 * 1024 * 1024 <= self.upload_part_bytes <= 64 * 1024 * 1024):
+            raise ValueError("upload_part_bytes must be between 5 MiB and 64 MiB")
+        if not (1 <= self.upload_single_max_bytes <= 5 * 1024**3):
+            raise ValueError("upload_single_max_bytes must be between 1 byte and 5 GiB")
+        if not (1 <= self.download_url_seconds <= 300):
+            raise ValueError("download_url_seconds must be between 1 and 300")
+        if not (60 <= self.upload_url_seconds <= 7 * 86400):
+            raise ValueError("upload_url_seconds must be between 60 and 604800")
+
+        if self.jobs_concurrency < 1 or self.jobs_max_attempts < 1:
+            raise ValueError("jobs_concurrency and jobs_max_attempts must be at least 1")
+        if self.jobs_lease_seconds < 1 or self.jobs_poll_seconds <= 0:
+            raise ValueError("jobs_lease_seconds must be at least 1 and jobs_poll_seconds above 0")
 
     @property
     def var_path(self) -> Path:

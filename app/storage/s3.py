@@ -1,0 +1,214 @@
+"""S3 storage through the ``minio`` SDK (MinIO in production; any S3-compatible store).
+
+Every SDK call that touches the network runs in a worker thread. Signing is pure CPU once the
+region is known (we always pass it, so the SDK never looks it up), so presigning runs inline:
+a thread hop would cost more than the signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import anyio.to_thread
+from minio import Minio
+from minio.datatypes import Part, PostPolicy
+from minio.error import S3Error
+
+from app.core.settings import Settings
+from app.storage.protocol import (
+    MultipartInfo,
+    ObjectInfo,
+    PartInfo,
+    PostForm,
+    StorageError,
+    content_disposition,
+)
+
+_MISSING = {"NoSuchKey", "NoSuchObject", "NotFound", "ResourceNotFound"}
+CHUNK = 1024 * 1024
+
+
+class S3Storage:
+    """One bucket; ``client`` talks to the store, ``signer`` signs URLs for the public endpoint."""
+
+    def __init__(self, client: Minio, signer: Minio, bucket: str, region: str, public_prefix: str = "") -> None:
+        self.client, self.signer, self.bucket, self.region = client, signer, bucket, region
+        # Browsers reach the store through nginx at e.g. https://site/s3/: the signature covers
+        # /bucket/key (nginx strips the prefix before MinIO checks it), so the prefix is added after signing.
+        self.public_prefix = public_prefix.rstrip("/")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3Storage:
+        def make(endpoint: str, secure: bool) -> Minio:
+            return Minio(
+                endpoint,
+                access_key=settings.s3_access_key,
+                secret_key=settings.s3_secret_key,
+                secure=secure,
+                region=settings.s3_region,
+            )
+
+        client = make(settings.s3_endpoint, settings.s3_secure)
+        prefix = ""
+        signer = client
+        if settings.s3_public_url:
+            parts = urlsplit(settings.s3_public_url)
+            signer = make(parts.netloc, parts.scheme == "https")
+            prefix = parts.path
+        return cls(client, signer, settings.s3_bucket, settings.s3_region, prefix)
+
+    async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        def call() -> Any:
+            return fn(*args, **kwargs)
+
+        try:
+            return await anyio.to_thread.run_sync(call)
+        except S3Error as exc:
+            raise StorageError(f"{exc.code}: {exc.message}") from exc
+
+    def _public(self, url: str) -> str:
+        if not self.public_prefix:
+            return url
+        parts = urlsplit(url)
+        return urlunsplit(parts._replace(path=self.public_prefix + parts.path))
+
+    async def ensure_ready(self) -> None:
+        try:
+            if not await self._run(self.client.bucket_exists, self.bucket):
+                await self._run(self.client.make_bucket, self.bucket)
+        except (OSError, ValueError) as exc:  # connection refused, DNS, bad endpoint
+            raise StorageError(f"object store unreachable: {exc}") from exc
+
+    def presign_post(self, key: str, content_type: str, max_size: int, expires: timedelta) -> PostForm:
+        policy = PostPolicy(self.bucket, datetime.now(UTC) + expires)
+        policy.add_equals_condition("key", key)
+        policy.add_equals_condition("Content-Type", content_type)
+        policy.add_content_length_range_condition(1, max_size)
+        fields = self.signer.presigned_post_policy(policy)
+        url = self._public(
+            self.signer._base_url.build(method="POST", region=self.region, bucket_name=self.bucket).geturl()
+        )
+        return PostForm(url=url, fields={"key": key, "Content-Type": content_type, **fields})
+
+    async def create_multipart(self, key: str, content_type: str) -> str:
+        upload_id: str = await self._run(
+            self.client._create_multipart_upload, self.bucket, key, {"Content-Type": content_type}
+        )
+        return upload_id
+
+    def presign_part(self, key: str, upload_id: str, number: int, expires: timedelta) -> str:
+        url: str = self.signer.get_presigned_url(
+            "PUT",
+            self.bucket,
+            key,
+            expires=expires,
+            extra_query_params={"partNumber": str(number), "uploadId": upload_id},
+        )
+        return self._public(url)
+
+    async def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+        parts: list[PartInfo] = []
+        marker: str | None = None
+        while True:
+            result = await self._run(self.client._list_parts, self.bucket, key, upload_id, part_number_marker=marker)
+            parts += [PartInfo(p.part_number, p.etag, p.size or 0) for p in result.parts]
+            if not result.is_truncated:
+                return parts
+            marker = result.next_part_number_marker
+
+    async def complete_multipart(self, key: str, upload_id: str, parts: list[PartInfo]) -> None:
+        await self._run(
+            self.client._complete_multipart_upload,
+            self.bucket,
+            key,
+            upload_id,
+            [Part(p.number, p.etag) for p in sorted(parts, key=lambda p: p.number)],
+        )
+
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            await self._run(self.client._abort_multipart_upload, self.bucket, key, upload_id)
+        except StorageError as exc:
+            if "NoSuchUpload" not in str(exc):
+                raise
+
+    async def list_multipart_uploads(self, prefix: str = "") -> list[MultipartInfo]:
+        found: list[MultipartInfo] = []
+        key_marker: str | None = None
+        id_marker: str | None = None
+        while True:
+            result = await self._run(
+                self.client._list_multipart_uploads,
+                self.bucket,
+                prefix=prefix,
+                key_marker=key_marker,
+                upload_id_marker=id_marker,
+            )
+            found += [MultipartInfo(u.object_name, u.upload_id or "", u.initiated_time) for u in result.uploads]
+            if not result.is_truncated:
+                return found
+            key_marker, id_marker = result.next_key_marker, result.next_upload_id_marker
+
+    async def stat(self, key: str) -> ObjectInfo | None:
+        try:
+            st = await self._run(self.client.stat_object, self.bucket, key)
+        except StorageError as exc:
+            if str(exc).split(":")[0] in _MISSING:
+                return None
+            raise
+        return ObjectInfo(key, int(st.size or 0), str(st.etag or ""), st.last_modified or datetime.now(UTC))
+
+    async def read_head(self, key: str, length: int) -> bytes:
+        def read() -> bytes:
+            response = self.client.get_object(self.bucket, key, offset=0, length=length)
+            try:
+                return bytes(response.read())
+            finally:
+                response.close()
+                response.release_conn()
+
+        data: bytes = await self._run(read)
+        return data
+
+    async def sha256(self, key: str) -> str:
+        def digest() -> str:
+            response = self.client.get_object(self.bucket, key)
+            try:
+                h = hashlib.sha256()
+                for chunk in response.stream(CHUNK):
+                    h.update(chunk)
+                return h.hexdigest()
+            finally:
+                response.close()
+                response.release_conn()
+
+        hexdigest: str = await self._run(digest)
+        return hexdigest
+
+    def presign_get(self, key: str, filename: str, expires: timedelta) -> str:
+        url: str = self.signer.presigned_get_object(
+            self.bucket,
+            key,
+            expires=expires,
+            response_headers={"response-content-disposition": content_disposition(filename)},
+        )
+        return self._public(url)
+
+    async def delete(self, key: str) -> None:
+        await self._run(self.client.remove_object, self.bucket, key)
+
+    async def list_objects(self, prefix: str = "") -> list[ObjectInfo]:
+        def listing() -> list[ObjectInfo]:
+            return [
+                ObjectInfo(
+                    o.object_name or "", int(o.size or 0), str(o.etag or ""), o.last_modified or datetime.now(UTC)
+                )
+                for o in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+                if not o.is_dir
+            ]
+
+        objects: list[ObjectInfo] = await self._run(listing)
+        return objects
