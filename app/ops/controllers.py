@@ -1,13 +1,28 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and the public site description."""
 
 from __future__ import annotations
 
+import importlib.metadata
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, get
 
 from app.core import db
-from app.core.http import NO_STORE
+from app.core.http import NO_STORE, public_cache
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("echoel")
+    except importlib.metadata.PackageNotFoundError:  # running from a checkout that is not installed
+        return "0+unknown"
+
+
+class SiteMeta(msgspec.Struct, frozen=True):
+    name: str
+    version: str
+    public_url: str
 
 
 class HealthController(Controller):
@@ -31,3 +46,17 @@ class HealthController(Controller):
         ready = all(v == "ok" for v in checks.values())
         body = {"status": "ready" if ready else "unavailable", "checks": checks}
         return Response(body, status_code=200 if ready else 503, headers=NO_STORE)
+
+
+class MetaController(Controller):
+    """What this site is: the same for every visitor, so cached at the edge."""
+
+    tags = ["ops"]
+    opt = {"public": True}
+
+    # Short for browsers and nginx (a new version shows within seconds), longer at Cloudflare.
+    @get("/api/v1/meta", response_headers=public_cache(5, swr=30, cdn_max_age=60))
+    async def meta(self, request: Request[Any, Any, Any]) -> SiteMeta:
+        """The site's name, software version and public address."""
+        settings = request.app.state.settings
+        return SiteMeta(name="Echoel", version=_version(), public_url=settings.public_url)

@@ -1,0 +1,44 @@
+"""The repo's real nginx configuration, rendered by scripts/render-nginx for test ports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.services.binaries import REPO_ROOT, free_port
+from tests.services.nginx import Nginx
+
+
+def render_nginx(folder: Path, port: int, app_port: int, minio_port: int = 1, **extra: str) -> str:
+    """Render nginx/ in HTTP-only mode into ``folder``; the text of the main nginx.conf."""
+    static = folder / "static"
+    static.mkdir(parents=True, exist_ok=True)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("NGINX_")},
+        "NGINX_SERVER_NAME": "127.0.0.1 localhost",
+        "NGINX_TLS": "off",
+        "NGINX_HTTP_PORT": str(port),
+        "NGINX_APP_UPSTREAM": f"127.0.0.1:{app_port}",
+        "NGINX_MINIO_UPSTREAM": f"127.0.0.1:{minio_port}",
+        "NGINX_STATIC_ROOT": str(static),
+        "NGINX_SEED_DIR": str(folder / "packs"),
+        "NGINX_CACHE_DIR": str(folder / "cache"),
+        "NGINX_ACCESS_LOG": str(folder / "access.log"),
+        **extra,
+    }
+    out = folder / "conf"
+    subprocess.run([str(REPO_ROOT / "scripts" / "render-nginx"), str(out)], env=env, check=True, capture_output=True)
+    return (out / "nginx.conf").read_text()
+
+
+class EdgeNginx(Nginx):
+    """tests.services.nginx.Nginx on a port chosen before rendering (the listen line is in a snippet)."""
+
+    def __init__(self, folder: Path, app_port: int, minio_port: int = 1, **extra: str) -> None:
+        self.fixed_port = free_port()
+        self.static_root = folder / "static"
+        super().__init__(render_nginx(folder, self.fixed_port, app_port, minio_port, **extra))
+
+    def _allocate(self) -> None:
+        self.port = self.fixed_port

@@ -1,0 +1,102 @@
+"""The app behind the repo's real nginx config: static files, API, caching, headers, limits."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+import pytest
+import websockets
+
+from tests.integration.edge.conftest import Edge
+
+SECURITY_HEADERS = {
+    "strict-transport-security": "max-age=31536000",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "strict-origin-when-cross-origin",
+    "content-security-policy": "frame-ancestors 'none'",
+    "permissions-policy": "microphone=(self)",
+}
+
+
+def assert_security_headers(response: httpx.Response) -> None:
+    for name, expected in SECURITY_HEADERS.items():
+        assert expected in response.headers.get(name, ""), f"{name} missing on {response.status_code} {response.url}"
+
+
+def test_fingerprinted_static_file_is_immutable_and_html_revalidated(edge: Edge) -> None:
+    root = edge.nginx.static_root
+    (root / "app.3f9a1c2b7d.js").write_text("export const x = 1;\n" * 200)
+    (root / "index.html").write_text("<!doctype html><title>Echoel</title>")
+    r = httpx.get(f"{edge.url}/app.3f9a1c2b7d.js", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert r.headers["content-encoding"] == "gzip"
+    assert r.text.startswith("export const x = 1;")
+    assert_security_headers(r)
+    page = httpx.get(f"{edge.url}/")
+    assert page.status_code == 200 and "<title>Echoel</title>" in page.text
+    assert page.headers["cache-control"] == "no-cache"
+    assert_security_headers(page)
+
+
+def test_api_is_proxied_and_public_get_cached_per_app_headers(edge: Edge) -> None:
+    path = f"{edge.url}/api/v1/meta?probe={uuid.uuid4().hex}"
+    first = httpx.get(path)
+    assert first.status_code == 200 and first.json()["name"] == "Echoel"
+    assert first.headers["x-cache-status"] == "MISS"
+    assert first.headers["cloudflare-cdn-cache-control"].startswith("public, max-age=60")
+    assert "Accept-Encoding" in first.headers["vary"]
+    second = httpx.get(path)
+    assert second.headers["x-cache-status"] == "HIT" and second.json() == first.json()
+    # A request with credentials never shares the cache.
+    authed = httpx.get(path, headers={"Authorization": "Bearer whatever"})
+    assert authed.headers["x-cache-status"] == "BYPASS"
+    assert_security_headers(second)
+
+
+def test_personal_answers_are_not_cached(edge: Edge) -> None:
+    for _ in range(2):
+        r = httpx.get(f"{edge.url}/api/v1/auth/csrf")
+        assert r.status_code == 204
+    r = httpx.get(f"{edge.url}/healthz")
+    assert r.headers["cache-control"] == "private, no-store"
+    me = httpx.get(f"{edge.url}/api/v1/account")
+    assert me.headers.get("x-cache-status") in {"MISS", "BYPASS", None}
+
+
+def test_errors_carry_security_headers(edge: Edge) -> None:
+    missing_api = httpx.get(f"{edge.url}/api/v1/no-such-thing")
+    assert missing_api.status_code == 404
+    assert missing_api.headers["content-type"].startswith("application/problem+json")
+    assert_security_headers(missing_api)
+    missing_file = httpx.get(f"{edge.url}/img/no-such-file.png")
+    assert missing_file.status_code == 404
+    assert_security_headers(missing_file)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/v1/meta"])
+def test_oversized_body_is_413_problem_json(edge: Edge, path: str) -> None:
+    r = httpx.post(f"{edge.url}{path}", content=b"x" * (2 * 1024 * 1024), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["status"] == 413
+    assert_security_headers(r)
+
+
+def test_metrics_are_not_reachable_through_nginx(edge: Edge) -> None:
+    r = httpx.get(f"{edge.url}/metrics")
+    assert r.status_code == 404
+    assert "echoel_" not in r.text and "python_gc" not in r.text
+    assert_security_headers(r)
+
+
+async def test_websocket_upgrade_reaches_the_signaling_socket(edge: Edge) -> None:
+    ws_url = edge.url.replace("http://", "ws://") + f"/ws/sessions/{uuid.uuid4()}"
+    async with websockets.connect(ws_url, origin=websockets.Origin(edge.url)) as socket:
+        # The app answers our first frame by closing with its own code: frames pass both ways.
+        await socket.send(json.dumps({"type": "auth", "token": "not-a-jwt"}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await socket.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
