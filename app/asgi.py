@@ -21,7 +21,7 @@ from app.core import db
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.security import PasswordHasher
 from app.core.settings import Settings, get_settings
-from app.ops.controllers import HealthController
+from app.ops.controllers import HealthController, MetaController
 from app.storage import make_storage
 from app.storage.controllers import LocalStorageController
 
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             HealthController,
+            MetaController,
             # The local-disk store's signed upload/download endpoints (S3 serves its own).
             *([LocalStorageController] if settings.storage == "local" else []),
             # The limiter wraps only the auth routes.
