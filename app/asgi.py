@@ -21,6 +21,8 @@ from app.core import db
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.security import PasswordHasher
 from app.core.settings import Settings, get_settings
+from app.jobs import InProcessWorker
+from app.jobs import configure as configure_jobs
 from app.ops.controllers import HealthController, MetaController
 from app.storage import make_storage
 from app.storage.controllers import LocalStorageController
@@ -59,6 +61,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cookie_samesite="strict",
         exclude_from_csrf_key="exclude_from_csrf",
     )
+    configure_jobs(settings)
+    job_worker = InProcessWorker(settings)
     app = Litestar(
         route_handlers=[
             HealthController,
@@ -71,8 +75,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminAccountsController,
             create_static_files_router(path="/", directories=[STATIC_DIR], html_mode=True, opt={"public": True}),
         ],
-        on_startup=[open_database],
-        on_shutdown=[close_database],
+        # The job worker starts after the database opens and stops before it closes.
+        on_startup=[open_database, job_worker.start],
+        on_shutdown=[job_worker.stop, close_database],
         on_app_init=[jwt_auth.on_app_init],
         csrf_config=csrf,
         # CSRF applies only where a route opts in (the cookie-authenticated ones): Bearer-token
@@ -93,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=False,
     )
+    job_worker.state = app.state
     app.state.settings = settings
     app.state.engine = engine
     app.state.accounts = AccountService(settings, hasher, jwt_auth)

@@ -84,6 +84,17 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
     asyncio.run(go())
 
 
+def cmd_worker(args: argparse.Namespace) -> None:
+    import msgspec
+
+    from app.asgi import create_app
+    from app.jobs.cli import run_worker
+
+    # This process is the worker: the app's own in-process worker stays off.
+    settings = msgspec.structs.replace(get_settings(), jobs_in_process=False)
+    asyncio.run(run_worker(create_app(settings), settings, args.concurrency))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="echoel", description="Echoel: a creator media platform for musicians.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +104,9 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--workers", type=int)
     run.set_defaults(func=cmd_run)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    worker = sub.add_parser("worker", help="run background jobs (thumbnails, waveforms, archives) until stopped")
+    worker.add_argument("--concurrency", type=int, help="jobs at once (default: ECHOEL_JOBS_CONCURRENCY)")
+    worker.set_defaults(func=cmd_worker)
     admin = sub.add_parser("create-admin", help="create an admin account (or promote one by email)")
     admin.add_argument("--email", required=True)
     admin.add_argument("--handle", required=True)
