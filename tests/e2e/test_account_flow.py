@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.conftest import new_database
 from tests.e2e.conftest import screenshot
-from tests.support import LiveApp
+from tests.support import LiveApp, test_env
 
 pytestmark = pytest.mark.browser
 
@@ -152,3 +154,91 @@ def test_phone_width_menu_and_layout(live_app: LiveApp, phone_page: Page) -> Non
     screenshot(page, "menu-phone")
     header.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(f"{live_app.url}/")
+
+
+def log_in(page: Page, base_url: str, me: dict[str, str]) -> None:
+    page.goto(f"{base_url}/login.html")
+    page.get_by_label("Email").fill(me["email"])
+    page.get_by_label("Password", exact=True).fill(me["password"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#account-handle")).to_have_text(f"@{me['handle']}")
+
+
+def test_tabs_loading_at_once_keep_the_session(live_app: LiveApp, page: Page) -> None:
+    """Several tabs refreshing together must not replay one refresh token (that revokes the session)."""
+    me = identity()
+    assert httpx.post(f"{live_app.url}/api/v1/auth/signup", json=me).status_code == 202
+    log_in(page, live_app.url, me)
+    tabs = [page, *(page.context.new_page() for _ in range(3))]
+    for _round in range(2):
+        for tab in tabs:
+            tab.goto(f"{live_app.url}/account.html", wait_until="commit")
+        for tab in tabs:
+            expect(tab.locator("#account-handle")).to_have_text(f"@{me['handle']}")
+    # Still signed in afterwards: the family was never revoked.
+    page.reload()
+    expect(page.locator("#account-handle")).to_have_text(f"@{me['handle']}")
+
+
+def test_log_out_everywhere_ends_other_devices(live_app: LiveApp, page: Page, phone_page: Page) -> None:
+    me = identity()
+    assert httpx.post(f"{live_app.url}/api/v1/auth/signup", json=me).status_code == 202
+    log_in(page, live_app.url, me)
+    log_in(phone_page, live_app.url, me)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Log out everywhere").click()
+    expect(page).to_have_url(f"{live_app.url}/")
+
+    # The other device's access token died with it: its next call gets 401, the page's refresh
+    # is refused too, and the page says to log in again instead of pretending to save.
+    phone_page.get_by_label("Bio").fill("never saved")
+    phone_page.get_by_role("button", name="Save profile").click()
+    expect(phone_page.locator("#profile-form .form-error")).to_contain_text("Sign in again")
+    phone_page.get_by_role("button", name="Menu").click()
+    expect(phone_page.locator("header").get_by_role("link", name="Log in")).to_be_visible()
+
+    # Its refresh cookie was revoked: reloading the account page asks to log in.
+    phone_page.reload()
+    expect(phone_page).to_have_url(re.compile(r"/login\.html\?next="))
+
+
+def test_change_password_keeps_this_device_signed_in(live_app: LiveApp, page: Page) -> None:
+    me = identity()
+    assert httpx.post(f"{live_app.url}/api/v1/auth/signup", json=me).status_code == 202
+    log_in(page, live_app.url, me)
+    form = page.locator("#password-form")
+
+    form.get_by_label("Current password").fill("not my password")
+    form.get_by_label("New password").fill("a brand new passphrase")
+    form.get_by_role("button", name="Change password").click()
+    expect(page.locator("#current_password-hint")).to_have_text("The current password is wrong.")
+
+    form.get_by_label("Current password").fill(me["password"])
+    form.get_by_role("button", name="Change password").click()
+    expect(form.locator(".form-status")).to_contain_text("Password changed")
+    # The answer carried a new refresh cookie for this device: a reload stays signed in.
+    page.reload()
+    expect(page.locator("#account-handle")).to_have_text(f"@{me['handle']}")
+
+    page.locator("#logout").click()
+    expect(page).to_have_url(f"{live_app.url}/")
+    log_in(page, live_app.url, {**me, "password": "a brand new passphrase"})
+
+
+def test_too_many_attempts_says_to_wait(tmp_path: Path, page: Page) -> None:
+    """A 429 from the log-in throttle tells the user how long to wait (SQLite only: a throttle test)."""
+    url = new_database("sqlite", None, tmp_path)
+    with LiveApp(test_env(url, tmp_path / "var", ECHOEL_AUTH_MAX_FAILURES="2")) as app:
+        page.goto(f"{app.url}/login.html")
+        page.get_by_label("Email").fill("nobody@example.com")
+        page.get_by_label("Password", exact=True).fill("wrong password")
+        button = page.get_by_role("button", name="Log in")
+        for _attempt in range(2):
+            button.click()
+            expect(page.locator("#login-form .form-error")).to_have_text("The email or password is wrong.")
+        button.click()
+        expect(page.locator("#login-form .form-error")).to_have_text(
+            re.compile(r"^Too many attempts\. Wait \d+ (seconds|minutes), then retry\.$")
+        )
+        expect(button).to_be_enabled()

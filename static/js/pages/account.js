@@ -1,6 +1,6 @@
 /** Account page: profile, password, creator role and sessions of the signed-in user. */
 
-import { adoptSession, api, describeError, logout, logoutEverywhere, updateAccount } from "../api.js";
+import { ApiError, adoptSession, api, describeError, logout, logoutEverywhere, updateAccount } from "../api.js";
 import { bindForm, passwordToggles, setStatus } from "../forms.js";
 import { mountLayout } from "../layout.js";
 
@@ -104,7 +104,7 @@ function wire(start) {
 
 const signedIn = await mountLayout();
 if (!signedIn) {
-  window.location.replace(`/login.html?next=${encodeURIComponent("/account.html")}`);
+  window.location.replace("/login.html?next=%2Faccount.html");
 } else {
   // Read the account fresh rather than trusting the copy from the refresh answer.
   try {
@@ -115,6 +115,7 @@ if (!signedIn) {
     document.getElementById("account-loading").hidden = true;
     document.getElementById("account").hidden = false;
   } catch (err) {
-    document.getElementById("account-loading").textContent = describeError(err);
+    if (err instanceof ApiError && err.status === 401) window.location.replace("/login.html?next=%2Faccount.html");
+    else document.getElementById("account-loading").textContent = describeError(err);
   }
 }
