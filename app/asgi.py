@@ -17,6 +17,9 @@ from litestar.stores.file import FileStore
 from app.accounts.auth import derive_key, make_jwt_auth
 from app.accounts.controllers import AccountController, AdminAccountsController, AuthController
 from app.accounts.services import AccountService
+from app.catalog.controllers import LibraryController, ListingController, StorefrontController, UploadController
+from app.catalog.services import CatalogService
+from app.catalog.uploads import UploadService
 from app.core import db
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.security import PasswordHasher
@@ -73,6 +76,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Router(path="/", route_handlers=[AuthController], middleware=[auth_rate_limit.middleware]),
             AccountController,
             AdminAccountsController,
+            ListingController,
+            UploadController,
+            StorefrontController,
+            LibraryController,
             create_static_files_router(path="/", directories=[STATIC_DIR], html_mode=True, opt={"public": True}),
         ],
         # The job worker starts after the database opens and stops before it closes.
@@ -103,5 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.engine = engine
     app.state.accounts = AccountService(settings, hasher, jwt_auth)
     app.state.storage = storage
+    app.state.catalog = CatalogService(settings, storage)
+    app.state.uploads = UploadService(app.state.catalog)
     logging.getLogger("echoel").setLevel(settings.log_level.upper())
     return app

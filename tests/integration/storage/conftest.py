@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,12 +15,6 @@ from app.storage import ObjectStorage
 from app.storage.s3 import S3Storage
 from tests.services.minio import MinioServer
 from tests.support import test_settings
-
-
-@pytest.fixture(scope="session")
-def minio_server() -> Iterator[MinioServer]:
-    with MinioServer() as server:
-        yield server
 
 
 def s3_settings(server: MinioServer, db_url: str, var_dir: Path, **extra: str) -> Settings:

@@ -1,0 +1,1 @@
+"""Catalog: listings, versions, files, uploads, entitlements and creator storefronts."""

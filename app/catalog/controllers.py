@@ -1,0 +1,238 @@
+"""HTTP for the catalog: listings, uploads, storefronts, the buyer's library. Translation only."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from app.accounts.auth import AccessToken, requires_role, retrieve_user
+from app.accounts.tables import User
+from app.catalog.schemas import (
+    DownloadOut,
+    EntitlementOut,
+    GrantCreate,
+    LibraryItem,
+    ListingCreate,
+    ListingOut,
+    ListingUpdate,
+    StatusChange,
+    Storefront,
+    UploadCreate,
+    UploadOut,
+    UploadParts,
+    VersionCreate,
+)
+from app.catalog.services import CatalogService
+from app.catalog.uploads import UploadService
+from app.core.http import NO_STORE
+
+PUBLIC = {"public": True}
+
+
+def provide_catalog(request: Request[Any, Any, Any]) -> CatalogService:
+    service: CatalogService = request.app.state.catalog
+    return service
+
+
+def provide_uploads(request: Request[Any, Any, Any]) -> UploadService:
+    service: UploadService = request.app.state.uploads
+    return service
+
+
+async def optional_user(request: Request[Any, Any, Any]) -> User | None:
+    """The signed-in user on a public route (which the auth middleware skips), or None.
+
+    A missing or invalid token means anonymous: public routes never fail on a stale token.
+    """
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    auth = request.app.state.accounts.jwt
+    try:
+        token = AccessToken.decode(
+            header[7:].strip(),
+            secret=auth.token_secret,
+            algorithm=auth.algorithm,
+            audience=auth.accepted_audiences,
+            issuer=auth.accepted_issuers,
+            require_claims=auth.require_claims,
+        )
+    except Exception:  # PyJWT errors arrive wrapped in Litestar's NotAuthorizedException
+        return None
+    return await retrieve_user(token, request)
+
+
+DEPS = {
+    "catalog": Provide(provide_catalog, sync_to_thread=False),
+    "uploads": Provide(provide_uploads, sync_to_thread=False),
+    "viewer": Provide(optional_user),
+}
+
+
+class ListingController(Controller):
+    path = "/api/v1/listings"
+    tags = ["catalog"]
+    dependencies = DEPS
+
+    @get("/", response_headers=NO_STORE)
+    async def mine(
+        self, request: Request[User, Any, Any], catalog: NamedDependency[CatalogService]
+    ) -> list[ListingOut]:
+        """The signed-in creator's own listings (the dashboard)."""
+        return await catalog.mine(request.user)
+
+    @post("/", status_code=HTTP_201_CREATED, guards=[requires_role("creator")])
+    async def create(
+        self, request: Request[User, Any, Any], data: JSONBody[ListingCreate], catalog: NamedDependency[CatalogService]
+    ) -> ListingOut:
+        return await catalog.create(request.user, data)
+
+    @get("/{listing_id:uuid}", opt=PUBLIC, response_headers=NO_STORE)
+    async def view(
+        self,
+        listing_id: FromPath[uuid.UUID],
+        viewer: NamedDependency[User | None],
+        catalog: NamedDependency[CatalogService],
+    ) -> ListingOut:
+        return await catalog.view(listing_id, viewer)
+
+    @patch("/{listing_id:uuid}", guards=[requires_role("creator")])
+    async def update(
+        self,
+        request: Request[User, Any, Any],
+        listing_id: FromPath[uuid.UUID],
+        data: JSONBody[ListingUpdate],
+        catalog: NamedDependency[CatalogService],
+    ) -> ListingOut:
+        return await catalog.update(request.user, listing_id, data)
+
+    @post("/{listing_id:uuid}/status", status_code=HTTP_200_OK, guards=[requires_role("creator")])
+    async def set_status(
+        self,
+        request: Request[User, Any, Any],
+        listing_id: FromPath[uuid.UUID],
+        data: JSONBody[StatusChange],
+        catalog: NamedDependency[CatalogService],
+    ) -> ListingOut:
+        """Publish, unlist, archive or return to draft."""
+        return await catalog.set_status(request.user, listing_id, data.status)
+
+    @post("/{listing_id:uuid}/versions", status_code=HTTP_201_CREATED, guards=[requires_role("creator")])
+    async def add_version(
+        self,
+        request: Request[User, Any, Any],
+        listing_id: FromPath[uuid.UUID],
+        data: JSONBody[VersionCreate],
+        catalog: NamedDependency[CatalogService],
+    ) -> ListingOut:
+        return await catalog.add_version(request.user, listing_id, data)
+
+    @post("/{listing_id:uuid}/versions/{label:str}/publish", status_code=HTTP_200_OK, guards=[requires_role("creator")])
+    async def publish_version(
+        self,
+        request: Request[User, Any, Any],
+        listing_id: FromPath[uuid.UUID],
+        label: FromPath[str],
+        catalog: NamedDependency[CatalogService],
+    ) -> ListingOut:
+        return await catalog.publish_version(request.user, listing_id, label)
+
+    @get("/{listing_id:uuid}/files/{file_id:uuid}/download", opt=PUBLIC, response_headers=NO_STORE)
+    async def download(
+        self,
+        listing_id: FromPath[uuid.UUID],
+        file_id: FromPath[uuid.UUID],
+        viewer: NamedDependency[User | None],
+        catalog: NamedDependency[CatalogService],
+    ) -> DownloadOut:
+        """A short-lived URL for the file, named as uploaded; the bytes come from the store."""
+        return await catalog.download(viewer, listing_id, file_id)
+
+    @post("/{listing_id:uuid}/grants", status_code=HTTP_201_CREATED, guards=[requires_role("creator")])
+    async def grant(
+        self,
+        request: Request[User, Any, Any],
+        listing_id: FromPath[uuid.UUID],
+        data: JSONBody[GrantCreate],
+        catalog: NamedDependency[CatalogService],
+    ) -> EntitlementOut:
+        return await catalog.grant(request.user, listing_id, data.handle)
+
+    @delete(
+        "/{listing_id:uuid}/grants/{handle:str}", status_code=HTTP_204_NO_CONTENT, guards=[requires_role("creator")]
+    )
+    async def revoke(
+        self,
+        request: Request[User, Any, Any],
+        listing_id: FromPath[uuid.UUID],
+        handle: FromPath[str],
+        catalog: NamedDependency[CatalogService],
+    ) -> None:
+        await catalog.revoke(request.user, listing_id, handle)
+
+
+class UploadController(Controller):
+    path = "/api/v1/uploads"
+    tags = ["uploads"]
+    guards = [requires_role("creator")]
+    dependencies = DEPS
+
+    @post("/", status_code=HTTP_201_CREATED, response_headers=NO_STORE)
+    async def create(
+        self, request: Request[User, Any, Any], data: JSONBody[UploadCreate], uploads: NamedDependency[UploadService]
+    ) -> UploadOut:
+        """Presign an upload: a form POST for small files, multipart part URLs for large ones."""
+        return await uploads.create(request.user, data)
+
+    @get("/{upload_id:uuid}/parts", response_headers=NO_STORE)
+    async def parts(
+        self, request: Request[User, Any, Any], upload_id: FromPath[uuid.UUID], uploads: NamedDependency[UploadService]
+    ) -> UploadParts:
+        return await uploads.parts(request.user, upload_id)
+
+    @post("/{upload_id:uuid}/complete", status_code=HTTP_200_OK)
+    async def complete(
+        self, request: Request[User, Any, Any], upload_id: FromPath[uuid.UUID], uploads: NamedDependency[UploadService]
+    ) -> UploadOut:
+        return await uploads.complete(request.user, upload_id)
+
+    @delete("/{upload_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def abort(
+        self, request: Request[User, Any, Any], upload_id: FromPath[uuid.UUID], uploads: NamedDependency[UploadService]
+    ) -> None:
+        await uploads.abort(request.user, upload_id)
+
+
+class StorefrontController(Controller):
+    path = "/api/v1/creators"
+    tags = ["catalog"]
+    dependencies = DEPS
+    opt = PUBLIC
+
+    @get("/{handle:str}")
+    async def storefront(
+        self, handle: FromPath[str], viewer: NamedDependency[User | None], catalog: NamedDependency[CatalogService]
+    ) -> Response[Storefront]:
+        creator, listings = await catalog.storefront(handle, viewer)
+        body = Storefront(handle=creator.handle, display_name=creator.display_name, bio=creator.bio, listings=listings)
+        # The owner's view includes drafts: never cache it; the public view may be cached briefly.
+        cache = NO_STORE if viewer is not None else {"Cache-Control": "public, max-age=30, stale-while-revalidate=60"}
+        return Response(body, headers=cache)
+
+
+class LibraryController(Controller):
+    path = "/api/v1/library"
+    tags = ["catalog"]
+    dependencies = DEPS
+
+    @get("/", response_headers=NO_STORE)
+    async def library(
+        self, request: Request[User, Any, Any], catalog: NamedDependency[CatalogService]
+    ) -> list[LibraryItem]:
+        """Everything the signed-in user owns (granted or bought), with every published version."""
+        return [LibraryItem(listing=o, source=s) for o, s in await catalog.library(request.user)]

@@ -1,0 +1,234 @@
+"""Catalog rules: listings, versions, status changes, grants, storefronts, library, downloads."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from app.accounts.tables import User
+from app.catalog import access
+from app.catalog.render import render_markdown
+from app.catalog.schemas import (
+    DownloadOut,
+    EntitlementOut,
+    ListingCreate,
+    ListingOut,
+    ListingUpdate,
+    VersionCreate,
+)
+from app.catalog.tables import Entitlement, Listing, ListingFile, ListingVersion
+from app.catalog.views import to_listing_out
+from app.core.db import now
+from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from app.core.settings import Settings
+from app.storage import ObjectStorage
+
+LISTING_NOT_FOUND = "No such listing."
+
+
+def slugify(title: str) -> str:
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80] or "listing"
+
+
+def _check_price(kind: str, amount: int, minimum: int) -> None:
+    if kind == "free" and (amount or minimum):
+        raise InvalidInput("A free listing has no price.", field="price_amount")
+    if kind == "fixed" and amount < 1:
+        raise InvalidInput("A fixed price must be at least 1 minor unit.", field="price_amount")
+    if kind == "pwyw" and amount and amount < minimum:
+        raise InvalidInput("The suggested price cannot be below the minimum.", field="price_amount")
+
+
+class CatalogService:
+    def __init__(self, settings: Settings, storage: ObjectStorage) -> None:
+        self.settings, self.storage = settings, storage
+
+    # --- finding ----------------------------------------------------------------------------
+
+    async def _get(self, listing_id: uuid.UUID) -> Listing:
+        listing = await Listing.objects().where(Listing.id == listing_id).first()
+        if listing is None:
+            raise NotFound(LISTING_NOT_FOUND)
+        return listing
+
+    async def get_visible(self, listing_id: uuid.UUID, user: User | None) -> Listing:
+        """The listing if ``user`` may see it; 404 otherwise (a draft's existence is not told)."""
+        listing = await self._get(listing_id)
+        if not await access.can_view(user, listing):
+            raise NotFound(LISTING_NOT_FOUND)
+        return listing
+
+    async def get_managed(self, listing_id: uuid.UUID, user: User) -> Listing:
+        """The listing if ``user`` manages it: 403 if they can see it but not manage it, else 404."""
+        listing = await self.get_visible(listing_id, user)
+        if not access.is_manager(user, listing):
+            raise Forbidden("Only the listing's creator can change it.")
+        return listing
+
+    async def version(self, listing: Listing, label: str) -> ListingVersion:
+        version = (
+            await ListingVersion.objects()
+            .where(ListingVersion.listing == listing.id, ListingVersion.label == label)
+            .first()
+        )
+        if version is None:
+            raise NotFound(f"The listing has no version {label!r}.", field="version")
+        return version
+
+    # --- creating and editing ---------------------------------------------------------------
+
+    async def create(self, user: User, data: ListingCreate) -> ListingOut:
+        _check_price(data.price_kind, data.price_amount, data.pwyw_minimum)
+        slug = data.slug or slugify(data.title)
+        if await Listing.exists().where(Listing.creator == user.id, Listing.slug == slug):
+            raise Conflict("You already have a listing with that slug.", field="slug")
+        fields = msgspec.structs.asdict(data)
+        version_label = fields.pop("version")
+        fields.update(slug=slug, description_html=render_markdown(data.description_md))
+        t = now()
+        listing = Listing(creator=user.id, created_at=t, updated_at=t, **fields)
+        await listing.save()
+        await ListingVersion(listing=listing.id, label=version_label, created_at=t).save()
+        return await self.out(listing, user)
+
+    async def update(self, user: User, listing_id: uuid.UUID, data: ListingUpdate) -> ListingOut:
+        listing = await self.get_managed(listing_id, user)
+        changes: dict[str, Any] = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
+        if not changes:
+            return await self.out(listing, user)
+        merged = {k: changes.get(k, getattr(listing, k)) for k in ("price_kind", "price_amount", "pwyw_minimum")}
+        _check_price(merged["price_kind"], merged["price_amount"], merged["pwyw_minimum"])
+        slug = changes.get("slug")
+        if slug and slug != listing.slug:
+            taken = await Listing.exists().where(
+                Listing.creator == listing.creator, Listing.slug == slug, Listing.id != listing.id
+            )
+            if taken:
+                raise Conflict("You already have a listing with that slug.", field="slug")
+        if "description_md" in changes:
+            changes["description_html"] = render_markdown(changes["description_md"])
+        for key, value in changes.items():
+            setattr(listing, key, value)
+        listing.updated_at = now()
+        await listing.save()
+        return await self.out(listing, user)
+
+    async def set_status(self, user: User, listing_id: uuid.UUID, status: str) -> ListingOut:
+        listing = await self.get_managed(listing_id, user)
+        if status in access.VISIBLE_TO_ALL and listing.status not in access.VISIBLE_TO_ALL:
+            ready = await ListingFile.exists().where(
+                ListingFile.listing == listing.id, ListingFile.role == "file", ListingFile.status == "ready"
+            )
+            if not ready:
+                raise InvalidInput("Upload at least one file before publishing.", field="status")
+            if not await ListingVersion.exists().where(
+                ListingVersion.listing == listing.id,
+                ListingVersion.published == True,  # noqa: E712 - Piccolo query
+            ):
+                first = await ListingVersion.objects().where(ListingVersion.listing == listing.id).first()
+                if first is not None:
+                    await ListingVersion.update({ListingVersion.published: True}).where(ListingVersion.id == first.id)
+            listing.published_at = listing.published_at or now()
+        listing.status = status
+        listing.updated_at = now()
+        await listing.save()
+        return await self.out(listing, user)
+
+    async def add_version(self, user: User, listing_id: uuid.UUID, data: VersionCreate) -> ListingOut:
+        listing = await self.get_managed(listing_id, user)
+        if await ListingVersion.exists().where(
+            ListingVersion.listing == listing.id, ListingVersion.label == data.label
+        ):
+            raise Conflict("That version already exists.", field="label")
+        await ListingVersion(listing=listing.id, label=data.label, changelog=data.changelog, created_at=now()).save()
+        return await self.out(listing, user)
+
+    async def publish_version(self, user: User, listing_id: uuid.UUID, label: str) -> ListingOut:
+        """Owners of the listing see the version (and can fetch its files) from now on."""
+        listing = await self.get_managed(listing_id, user)
+        version = await self.version(listing, label)
+        if not await ListingFile.exists().where(ListingFile.version == version.id, ListingFile.status == "ready"):
+            raise InvalidInput("A version needs at least one file before it is published.", field="label")
+        await ListingVersion.update({ListingVersion.published: True}).where(ListingVersion.id == version.id)
+        return await self.out(listing, user)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    async def out(self, listing: Listing, viewer: User | None) -> ListingOut:
+        return (await to_listing_out([listing], viewer))[0]
+
+    async def view(self, listing_id: uuid.UUID, viewer: User | None) -> ListingOut:
+        return await self.out(await self.get_visible(listing_id, viewer), viewer)
+
+    async def mine(self, user: User) -> list[ListingOut]:
+        rows = await Listing.objects().where(Listing.creator == user.id).order_by(Listing.created_at, ascending=False)
+        return await to_listing_out(rows, user)
+
+    async def storefront(self, handle: str, viewer: User | None) -> tuple[User, list[ListingOut]]:
+        creator = await User.objects().where(User.handle == handle.lower()).first()
+        if creator is None:
+            raise NotFound("No such creator.")
+        query = Listing.objects().where(Listing.creator == creator.id)
+        # Unlisted listings are reachable by link but never listed; the owner sees everything.
+        if not (viewer is not None and (viewer.id == creator.id or viewer.role == "admin")):
+            query = query.where(Listing.status == "published")
+        rows = await query.order_by(Listing.published_at, ascending=False)
+        return creator, await to_listing_out(rows, viewer)
+
+    # --- entitlements -----------------------------------------------------------------------
+
+    async def grant(self, actor: User, listing_id: uuid.UUID, handle: str) -> EntitlementOut:
+        listing = await self.get_managed(listing_id, actor)
+        user = await User.objects().where(User.handle == handle.lower()).first()
+        if user is None:
+            raise NotFound("No such user.", field="handle")
+        live = (
+            await Entitlement.objects()
+            .where(Entitlement.user == user.id, Entitlement.listing == listing.id, Entitlement.revoked_at.is_null())
+            .first()
+        )
+        if live is None:
+            live = Entitlement(user=user.id, listing=listing.id, source="grant", granted_by=actor.id, created_at=now())
+            await live.save()
+        return EntitlementOut(id=live.id, listing_id=listing.id, user=user.handle, source=live.source, revoked=False)
+
+    async def revoke(self, actor: User, listing_id: uuid.UUID, handle: str) -> None:
+        listing = await self.get_managed(listing_id, actor)
+        user = await User.objects().where(User.handle == handle.lower()).first()
+        if user is None:
+            raise NotFound("No such user.", field="handle")
+        await Entitlement.update({Entitlement.revoked_at: now()}).where(
+            Entitlement.user == user.id, Entitlement.listing == listing.id, Entitlement.revoked_at.is_null()
+        )
+
+    async def library(self, user: User) -> list[tuple[ListingOut, str]]:
+        rows = await Entitlement.objects().where(Entitlement.user == user.id, Entitlement.revoked_at.is_null())
+        by_listing = {r.listing: r.source for r in rows}
+        listings = await Listing.objects().where(Listing.id.is_in(list(by_listing) or [uuid.uuid4()]))
+        outs = await to_listing_out(listings, user)
+        return [(o, by_listing[o.id]) for o in outs]
+
+    # --- downloads --------------------------------------------------------------------------
+
+    async def download(self, viewer: User | None, listing_id: uuid.UUID, file_id: uuid.UUID) -> DownloadOut:
+        listing = await self.get_visible(listing_id, viewer)
+        row = await ListingFile.objects().where(ListingFile.id == file_id, ListingFile.listing == listing.id).first()
+        if row is None or row.status != "ready":
+            raise NotFound("No such file.")
+        version = await ListingVersion.objects().where(ListingVersion.id == row.version).first()
+        manager = access.is_manager(viewer, listing)
+        if not manager and (version is None or not version.published) and row.role == "file":
+            raise NotFound("No such file.")
+        allowed, why = await access.can_download(viewer, listing, row.role)
+        if not allowed:
+            raise Unauthorized(why) if viewer is None and listing.price_kind == "free" else Forbidden(why)
+        seconds = self.settings.download_url_seconds
+        url = self.storage.presign_get(row.object_key, row.original_name, timedelta(seconds=seconds))
+        return DownloadOut(url=url, expires_in=seconds, name=row.original_name, size=row.size)

@@ -1,0 +1,241 @@
+"""Uploads straight to object storage: presign, list parts to resume, verify on completion.
+
+The app never sees the bytes. It hands out a form POST (small files) or presigned part URLs
+(large files, multipart) bound to a key it chose, then on completion checks what arrived
+(size, optional SHA-256, magic bytes, covers decode as images) before the file joins a version.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+import uuid
+from datetime import timedelta
+
+from app.accounts.tables import User
+from app.catalog import magic
+from app.catalog.processing import schedule_processing
+from app.catalog.schemas import FileOut, PartUrl, PostUpload, StoredPart, UploadCreate, UploadOut, UploadParts
+from app.catalog.services import CatalogService
+from app.catalog.tables import Listing, ListingFile, ListingVersion, Upload
+from app.catalog.verify import Rejected, verify_object
+from app.catalog.views import file_out
+from app.core.db import now
+from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from app.storage import PartInfo, StorageError
+from app.storage.protocol import MAX_PARTS
+
+UPLOAD_NOT_FOUND = "No such upload."
+
+
+class QuotaExceeded(DomainError):
+    status, title = 413, "Storage quota exceeded"
+
+
+def safe_name(name: str) -> str:
+    """A key-safe version of a file name: no folders, no control or odd characters."""
+    base = unicodedata.normalize("NFKC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._") or "file"
+    return cleaned[-120:]
+
+
+async def used_bytes(user: User) -> int:
+    """Bytes of ``user``'s ready files plus uploads still pending (they may yet arrive)."""
+    listings = [r["id"] for r in await Listing.select(Listing.id).where(Listing.creator == user.id)]
+    files = 0
+    if listings:
+        rows = await ListingFile.select(ListingFile.size).where(
+            ListingFile.listing.is_in(listings), ListingFile.status == "ready"
+        )
+        files = sum(r["size"] for r in rows)
+    pending = await Upload.select(Upload.size).where(
+        Upload.user == user.id, Upload.state.is_in(["pending", "verifying"])
+    )
+    return int(files + sum(r["size"] for r in pending))
+
+
+class UploadService:
+    def __init__(self, catalog: CatalogService) -> None:
+        self.catalog = catalog
+        self.settings, self.storage = catalog.settings, catalog.storage
+
+    @property
+    def _expiry(self) -> timedelta:
+        return timedelta(seconds=self.settings.upload_url_seconds)
+
+    async def _own(self, user: User, upload_id: uuid.UUID) -> Upload:
+        row = await Upload.objects().where(Upload.id == upload_id, Upload.user == user.id).first()
+        if row is None:
+            raise NotFound(UPLOAD_NOT_FOUND)
+        return row
+
+    async def create(self, user: User, data: UploadCreate) -> UploadOut:
+        listing = await self.catalog.get_managed(data.listing_id, user)
+        version = await self.catalog.version(listing, data.version)
+        if not magic.allowed_for_role(data.content_type, data.role):
+            raise InvalidInput(f"A {data.role} cannot be {data.content_type}.", field="content_type")
+        limit = magic.COVER_MAX_BYTES if data.role == "cover" else self.settings.upload_max_file_bytes
+        if data.size > limit:
+            raise InvalidInput(f"The file is larger than the {limit} bytes allowed.", field="size")
+        used = await used_bytes(user)
+        if used + data.size > self.settings.upload_quota_bytes:
+            raise QuotaExceeded(
+                "This upload would pass your storage quota.", quota=self.settings.upload_quota_bytes, used=used
+            )
+        key = f"listings/{listing.id}/{version.label}/{uuid.uuid4().hex}/{safe_name(data.file_name)}"
+        row = Upload(
+            user=user.id,
+            listing=listing.id,
+            version=version.id,
+            object_key=key,
+            original_name=data.file_name,
+            size=data.size,
+            content_type=data.content_type,
+            role=data.role,
+            sha256=data.sha256 or "",
+            created_at=now(),
+        )
+        out = UploadOut(id=row.id, key=key, state="pending", size=data.size)
+        if data.size <= self.settings.upload_single_max_bytes:
+            form = self.storage.presign_post(key, data.content_type, data.size, self._expiry)
+            out.post = PostUpload(url=form.url, fields=form.fields)
+        else:
+            part_size = self.settings.upload_part_bytes
+            count = math.ceil(data.size / part_size)
+            if count > MAX_PARTS:
+                raise InvalidInput("The file needs more parts than S3 allows.", field="size")
+            row.upload_id = await self.storage.create_multipart(key, data.content_type)
+            row.part_size = part_size
+            out.upload_id, out.part_size = row.upload_id, part_size
+            out.parts = self._part_urls(row, range(1, count + 1))
+        await row.save()
+        return out
+
+    def _part_urls(self, row: Upload, numbers: range | list[int]) -> list[PartUrl]:
+        return [
+            PartUrl(number=n, url=self.storage.presign_part(row.object_key, row.upload_id, n, self._expiry))
+            for n in numbers
+        ]
+
+    async def parts(self, user: User, upload_id: uuid.UUID) -> UploadParts:
+        """What is stored so far, and fresh URLs for the rest: how a reloaded page resumes."""
+        row = await self._own(user, upload_id)
+        if not row.upload_id:
+            raise InvalidInput("This upload is a single form POST; it has no parts.")
+        if row.state != "pending":
+            raise Conflict(f"This upload is {row.state}.")
+        try:
+            stored = await self.storage.list_parts(row.object_key, row.upload_id)
+        except StorageError as exc:
+            raise Conflict("The store no longer knows this upload; start again.") from exc
+        have = {p.number for p in stored}
+        count = math.ceil(row.size / row.part_size)
+        return UploadParts(
+            id=row.id,
+            part_size=row.part_size,
+            stored=[StoredPart(number=p.number, size=p.size, etag=p.etag) for p in stored],
+            missing=self._part_urls(row, [n for n in range(1, count + 1) if n not in have]),
+        )
+
+    async def complete(self, user: User, upload_id: uuid.UUID) -> UploadOut:
+        """Verify and attach the file. Idempotent: a repeat answers as the first call did."""
+        row = await self._own(user, upload_id)
+        claimed = (
+            await Upload.update({Upload.state: "verifying"})
+            .where(Upload.id == row.id, Upload.state == "pending")
+            .returning(Upload.id)
+        )
+        if not claimed:
+            return await self._settled(row.id)
+        try:
+            if row.upload_id:
+                await self._join_parts(row)
+            info = await self.storage.stat(row.object_key)
+            if info is None:
+                raise Conflict("Nothing has been uploaded for this upload yet.")
+            await verify_object(self.storage, row, info.size)
+        except Rejected as exc:
+            await self.storage.delete(row.object_key)
+            await Upload.update({Upload.state: "rejected", Upload.reason: str(exc)}).where(Upload.id == row.id)
+            return await self._settled(row.id)
+        except BaseException:
+            # Nothing decided: the client may finish uploading and complete again.
+            await Upload.update({Upload.state: "pending"}).where(Upload.id == row.id)
+            raise
+        file = await self._attach(row)
+        await Upload.update({Upload.state: "completed", Upload.file: file.id}).where(Upload.id == row.id)
+        await schedule_processing(file)
+        return await self._settled(row.id)
+
+    async def _join_parts(self, row: Upload) -> None:
+        try:
+            parts = await self.storage.list_parts(row.object_key, row.upload_id)
+        except StorageError:
+            # Already joined by an earlier attempt that died before recording it.
+            if await self.storage.stat(row.object_key) is not None:
+                return
+            raise Conflict("The store no longer knows this upload; start again.") from None
+        count = math.ceil(row.size / row.part_size)
+        numbers = [p.number for p in parts]
+        if numbers != list(range(1, count + 1)):
+            missing = sorted(set(range(1, count + 1)) - set(numbers))
+            if missing:
+                raise Conflict("Some parts have not been uploaded yet.", missing=missing[:100])
+            raise Rejected("The upload has more parts than its declared size allows.")
+        for p in parts:
+            expected = row.part_size if p.number < count else row.size - row.part_size * (count - 1)
+            if p.size != expected:
+                raise Rejected(f"Part {p.number} is {p.size} bytes; {expected} were expected.")
+        await self.storage.complete_multipart(
+            row.object_key, row.upload_id, [PartInfo(p.number, p.etag, p.size) for p in parts]
+        )
+
+    async def _attach(self, row: Upload) -> ListingFile:
+        file = ListingFile(
+            listing=row.listing,
+            version=row.version,
+            object_key=row.object_key,
+            original_name=row.original_name,
+            size=row.size,
+            sha256=row.sha256,
+            content_type=row.content_type,
+            role=row.role,
+            status="ready",
+            created_at=now(),
+        )
+        await file.save()
+        if row.role == "cover":
+            await Listing.update({Listing.cover_file: file.id}).where(Listing.id == row.listing)
+        elif row.role == "demo":
+            await Listing.update({Listing.demo_file: file.id}).where(
+                Listing.id == row.listing, Listing.demo_file.is_null()
+            )
+        return file
+
+    async def _settled(self, upload_id: uuid.UUID) -> UploadOut:
+        row = await Upload.objects().where(Upload.id == upload_id).first()
+        assert row is not None
+        if row.state == "rejected":
+            raise InvalidInput(f"The upload was rejected: {row.reason}", upload_id=str(row.id), reason=row.reason)
+        if row.state in {"pending", "verifying"}:
+            raise Conflict("This upload is being verified; try again in a moment.")
+        out = UploadOut(id=row.id, key=row.object_key, state=row.state, size=row.size)
+        if row.file is not None:
+            file = await ListingFile.objects().where(ListingFile.id == row.file).first()
+            version = await ListingVersion.objects().where(ListingVersion.id == row.version).first()
+            if file is not None and version is not None:
+                out.file = file_out(file, version.label)
+        return out
+
+    async def abort(self, user: User, upload_id: uuid.UUID) -> None:
+        row = await self._own(user, upload_id)
+        if row.state != "pending":
+            raise Conflict(f"This upload is {row.state}.")
+        if row.upload_id:
+            await self.storage.abort_multipart(row.object_key, row.upload_id)
+        await self.storage.delete(row.object_key)
+        await Upload.update({Upload.state: "aborted"}).where(Upload.id == row.id)
+
+
+__all__ = ["FileOut", "QuotaExceeded", "UploadService"]
