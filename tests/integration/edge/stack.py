@@ -25,6 +25,7 @@ def render_nginx(folder: Path, port: int, app_port: int, minio_port: int = 1, **
         "NGINX_SEED_DIR": str(folder / "packs"),
         "NGINX_CACHE_DIR": str(folder / "cache"),
         "NGINX_ACCESS_LOG": str(folder / "access.log"),
+        "NGINX_STATUS_PORT": str(free_port()),
         **extra,
     }
     out = folder / "conf"
