@@ -99,6 +99,10 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
         detail = "Sign in again: the access token is missing, expired or invalid."
     elif status == 413:
         detail = "The request body is too large."
+    elif status == 429 and "RateLimit-Reset" in headers:
+        # Litestar's request limiter sends only RateLimit-Reset; clients and proxies read Retry-After.
+        headers.setdefault("Retry-After", headers["RateLimit-Reset"])
+        detail = "Too many requests. Wait a moment, then try again."
     else:
         detail = exc.detail if exc.detail and exc.detail != title else title
     return problem(status, title, detail, headers=headers or None)

@@ -23,6 +23,7 @@ let access = null; // { token, expiresAt }
 let account = null;
 let restoring = null; // the page's first refresh, shared by every caller
 let refreshing = null; // the refresh in flight in this tab
+let restoreError = null;
 const listeners = new Set();
 const channel = "BroadcastChannel" in window ? new BroadcastChannel("echoel-auth") : null;
 
@@ -164,12 +165,19 @@ export function restoreSession() {
     if (!localStorage.getItem(SIGNED_IN_HINT)) return null;
     try {
       await refresh();
-    } catch {
-      // The server is unreachable or busy: show the page signed out rather than not at all.
+    } catch (err) {
+      // The server is unreachable or busy (e.g. 429): show the page signed out rather than
+      // not at all, and keep the cookie: the next page load tries again.
+      restoreError = err;
     }
     return account;
   })();
   return restoring;
+}
+
+/** Why the page's session could not be restored (not 401: a network error, 429, 5xx), or null. */
+export function sessionRestoreError() {
+  return restoreError;
 }
 
 /**

@@ -5,7 +5,7 @@
  * itself. To add your pages to the navigation, add one entry to NAV below.
  */
 
-import { currentAccount, describeError, logout, onSessionChange, restoreSession } from "./api.js";
+import { currentAccount, describeError, logout, onSessionChange, restoreSession, sessionRestoreError } from "./api.js";
 
 /**
  * The navigation, in order. One entry per section:
@@ -153,5 +153,7 @@ export async function mountLayout() {
   onSessionChange((account) => renderHeader(header, account));
   const account = await restoreSession();
   header.dataset.ready = "true";
+  const failure = sessionRestoreError();
+  if (failure) flash(`Could not restore your session: ${describeError(failure)}`);
   return account;
 }

@@ -8,11 +8,12 @@ and Chromium keeps Secure cookies on plain http only for ``localhost``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright
 
 from tests.conftest import new_database
 from tests.services.binaries import find_binary
@@ -32,15 +33,17 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+# Playwright's async API in one session-wide event loop: its sync API would leave an event loop
+# marked running in the main thread, which breaks every async test that runs after it.
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
     executable = find_binary("chromium")  # a missing browser fails set-up loudly
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         try:
             yield browser
         finally:
-            browser.close()
+            await browser.close()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -53,35 +56,37 @@ def live_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         yield app
 
 
-def _open_page(browser: Browser, viewport: dict[str, int]) -> Iterator[Page]:
-    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+async def _open_page(browser: Browser, viewport: dict[str, int]) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
     context.set_default_timeout(10_000)
-    page = context.new_page()
+    page = await context.new_page()
     errors: list[str] = []
     # A script error in a page module is a failure even when the flow seems to work.
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         yield page
     finally:
-        context.close()
+        await context.close()
     assert not errors, f"JavaScript errors in the page: {errors}"
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+@pytest_asyncio.fixture(loop_scope="session")
+async def page(browser: Browser) -> AsyncIterator[Page]:
     """A desktop-sized page in its own browser context (own cookies)."""
-    yield from _open_page(browser, DESKTOP)
+    async for page in _open_page(browser, DESKTOP):
+        yield page
 
 
-@pytest.fixture
-def phone_page(browser: Browser) -> Iterator[Page]:
+@pytest_asyncio.fixture(loop_scope="session")
+async def phone_page(browser: Browser) -> AsyncIterator[Page]:
     """A phone-sized page (390x844) in its own browser context."""
-    yield from _open_page(browser, PHONE)
+    async for page in _open_page(browser, PHONE):
+        yield page
 
 
-def screenshot(page: Page, name: str) -> None:
+async def screenshot(page: Page, name: str) -> None:
     """Save a full-page screenshot when ECHOEL_E2E_SCREENSHOTS names a folder (for looking at the layout)."""
     folder = os.environ.get("ECHOEL_E2E_SCREENSHOTS")
     if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+        # Playwright creates the folder itself.
+        await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)

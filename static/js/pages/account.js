@@ -1,6 +1,6 @@
 /** Account page: profile, password, creator role and sessions of the signed-in user. */
 
-import { ApiError, adoptSession, api, describeError, logout, logoutEverywhere, updateAccount } from "../api.js";
+import { ApiError, adoptSession, api, describeError, logout, logoutEverywhere, sessionRestoreError, updateAccount } from "../api.js";
 import { bindForm, passwordToggles, setStatus } from "../forms.js";
 import { mountLayout } from "../layout.js";
 
@@ -103,7 +103,10 @@ function wire(start) {
 }
 
 const signedIn = await mountLayout();
-if (!signedIn) {
+if (!signedIn && sessionRestoreError()) {
+  // Not a "logged out" answer (the server was busy or unreachable): the layout says so; stay.
+  document.getElementById("account-loading").hidden = true;
+} else if (!signedIn) {
   window.location.replace("/login.html?next=%2Faccount.html");
 } else {
   // Read the account fresh rather than trusting the copy from the refresh answer.
