@@ -95,6 +95,32 @@ def cmd_worker(args: argparse.Namespace) -> None:
     asyncio.run(run_worker(create_app(settings), settings, args.concurrency))
 
 
+def cmd_cleanup_orphans(args: argparse.Namespace) -> None:
+    from app.asgi import create_app
+    from app.catalog.cleanup import clean_orphans
+
+    settings = get_settings()
+    app = create_app(settings)
+    age = settings.orphan_min_age_seconds if args.min_age is None else args.min_age
+
+    async def go() -> None:
+        from app.core import db
+
+        db.bind_tables(app.state.engine)
+        await db.start(app.state.engine)
+        try:
+            await app.state.storage.ensure_ready()
+            report = await clean_orphans(app.state.storage, age)
+        finally:
+            await db.stop(app.state.engine)
+        print(
+            f"aborted {report.multipart_aborted} unfinished multipart uploads, deleted "
+            f"{report.objects_deleted} orphan objects, expired {report.uploads_expired} uploads"
+        )
+
+    asyncio.run(go())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="echoel", description="Echoel: a creator media platform for musicians.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -104,6 +130,9 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--workers", type=int)
     run.set_defaults(func=cmd_run)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    orphans = sub.add_parser("cleanup-orphans", help="delete unfinished uploads and unreferenced objects")
+    orphans.add_argument("--min-age", type=int, help="seconds (default: ECHOEL_ORPHAN_MIN_AGE_SECONDS)")
+    orphans.set_defaults(func=cmd_cleanup_orphans)
     worker = sub.add_parser("worker", help="run background jobs (thumbnails, waveforms, archives) until stopped")
     worker.add_argument("--concurrency", type=int, help="jobs at once (default: ECHOEL_JOBS_CONCURRENCY)")
     worker.set_defaults(func=cmd_worker)

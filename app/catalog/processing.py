@@ -1,30 +1,46 @@
-"""The call point from a completed upload to background processing (thumbnails, peaks, zips).
+"""Background work for the catalog, through the durable queue in ``app.jobs``.
 
-Jobs go through ``app.jobs`` (durable queue): one ``catalog.process_file`` job per file, keyed by
-file id so a retried completion never queues twice. Handlers for the kind live with the media
-processing code; until one is registered the job waits in the queue.
+* ``catalog.process_file``: queued once per verified file (keyed by file id, so a retried
+  completion never queues twice): cover thumbnails, demo peaks, zip expansion. Its handler
+  belongs with the media processing code; until one is registered the job waits in the queue.
+* ``catalog.cleanup_orphans``: the orphan clean-up, every 6 hours, re-queued by each run.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
+import time
+from datetime import UTC, datetime
 
 from app.catalog.tables import ListingFile
+from app.jobs import JobContext, enqueue, register
 
 log = logging.getLogger("echoel.catalog")
 
 PROCESS_KIND = "catalog.process_file"
+CLEANUP_KIND = "catalog.cleanup_orphans"
+CLEANUP_EVERY_SECONDS = 6 * 3600
 
 
 async def schedule_processing(file: ListingFile) -> None:
-    try:
-        jobs = importlib.import_module("app.jobs")
-    except ImportError:  # the queue is not part of this build yet
-        log.info("no job queue; file %s not scheduled for processing", file.id)
-        return
-    await jobs.enqueue(
+    """The call point from a completed upload to its processing."""
+    await enqueue(
         PROCESS_KIND,
         {"file_id": str(file.id), "role": file.role, "content_type": file.content_type, "key": file.object_key},
         dedupe_key=f"process:{file.id}",
     )
+
+
+async def schedule_cleanup() -> None:
+    """Queue the clean-up for the next 6-hour slot (deduplicated by slot, however many callers)."""
+    slot = (int(time.time()) // CLEANUP_EVERY_SECONDS + 1) * CLEANUP_EVERY_SECONDS
+    await enqueue(CLEANUP_KIND, {}, run_at=datetime.fromtimestamp(slot, UTC), dedupe_key=f"{CLEANUP_KIND}:{slot}")
+
+
+@register(CLEANUP_KIND, max_attempts=3)
+async def cleanup_orphans(job: JobContext) -> None:
+    """Run the clean-up, then queue the next run."""
+    from app.catalog.cleanup import clean_orphans
+
+    await clean_orphans(job.state.storage, job.state.settings.orphan_min_age_seconds)
+    await schedule_cleanup()

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from app.accounts.tables import User
 from app.catalog import magic
-from app.catalog.processing import schedule_processing
+from app.catalog.processing import schedule_cleanup, schedule_processing
 from app.catalog.schemas import FileOut, PartUrl, PostUpload, StoredPart, UploadCreate, UploadOut, UploadParts
 from app.catalog.services import CatalogService
 from app.catalog.tables import Listing, ListingFile, ListingVersion, Upload
@@ -110,6 +110,8 @@ class UploadService:
             out.upload_id, out.part_size = row.upload_id, part_size
             out.parts = self._part_urls(row, range(1, count + 1))
         await row.save()
+        # Every presign may leave an orphan behind: make sure a clean-up is queued.
+        await schedule_cleanup()
         return out
 
     def _part_urls(self, row: Upload, numbers: range | list[int]) -> list[PartUrl]:
@@ -218,6 +220,8 @@ class UploadService:
         assert row is not None
         if row.state == "rejected":
             raise InvalidInput(f"The upload was rejected: {row.reason}", upload_id=str(row.id), reason=row.reason)
+        if row.state == "aborted":
+            raise Conflict(f"This upload was aborted ({row.reason or 'by its owner'}); start a new one.")
         if row.state in {"pending", "verifying"}:
             raise Conflict("This upload is being verified; try again in a moment.")
         out = UploadOut(id=row.id, key=row.object_key, state=row.state, size=row.size)
@@ -235,7 +239,7 @@ class UploadService:
         if row.upload_id:
             await self.storage.abort_multipart(row.object_key, row.upload_id)
         await self.storage.delete(row.object_key)
-        await Upload.update({Upload.state: "aborted"}).where(Upload.id == row.id)
+        await Upload.update({Upload.state: "aborted", Upload.reason: "aborted by its owner"}).where(Upload.id == row.id)
 
 
 __all__ = ["FileOut", "QuotaExceeded", "UploadService"]

@@ -140,14 +140,19 @@ class S3Storage:
         key_marker: str | None = None
         id_marker: str | None = None
         while True:
+            # MinIO matches the prefix of ListMultipartUploads only against whole keys, so list
+            # everything and filter here.
             result = await self._run(
                 self.client._list_multipart_uploads,
                 self.bucket,
-                prefix=prefix,
                 key_marker=key_marker,
                 upload_id_marker=id_marker,
             )
-            found += [MultipartInfo(u.object_name, u.upload_id or "", u.initiated_time) for u in result.uploads]
+            found += [
+                MultipartInfo(u.object_name, u.upload_id or "", u.initiated_time)
+                for u in result.uploads
+                if u.object_name.startswith(prefix)
+            ]
             if not result.is_truncated:
                 return found
             key_marker, id_marker = result.next_key_marker, result.next_upload_id_marker

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 
 import httpx
 
+from app.catalog.processing import CLEANUP_KIND, PROCESS_KIND
+from app.jobs.tables import Job
 from tests.integration.catalog.helpers import listing, presign, upload, user, via
 from tests.integration.catalog.media import png, wav
 
@@ -34,6 +37,10 @@ async def test_single_upload_is_verified_joins_the_version_and_completion_is_ide
     again = await client.post(f"/api/v1/uploads/{done['id']}/complete", headers=h)
     assert again.status_code == 200 and again.json()["file"]["id"] == done["file"]["id"]
     assert [f["name"] for f in await files_of(client, h, item["id"])] == ["Bass 01.fxp"]
+    # Processing is queued once per file, however often completion is retried; a clean-up is queued too.
+    jobs = await Job.select(Job.kind, Job.payload).where(Job.kind.is_in([PROCESS_KIND, CLEANUP_KIND]))
+    assert sorted(j["kind"] for j in jobs) == sorted([PROCESS_KIND, CLEANUP_KIND])
+    assert json.loads(next(j["payload"] for j in jobs if j["kind"] == PROCESS_KIND))["file_id"] == done["file"]["id"]
 
 
 async def test_multipart_upload_resumes_after_a_crash(client: httpx.AsyncClient, store_http: httpx.AsyncClient) -> None:
