@@ -14,6 +14,8 @@ from typing import Any
 HANDLER_MODULES = [
     "app.jobs.housekeeping",
     "app.catalog.processing",
+    "app.payments.jobs",
+    "app.catalog.media_jobs",
 ]
 
 

@@ -142,7 +142,8 @@ def transcode_preview(src: Path, dst: Path, bitrate: int = PREVIEW_BITRATE) -> P
         stream = next((s for s in source.streams if s.type == "audio"), None)
         if stream is None:
             raise AudioRefused("the file has no audio track")
-        with av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+        # "ipod": the MP4 muxer with the M4A brand, what browsers and players expect of audio.
+        with av.open(str(dst), "w", format="ipod", options={"movflags": "+faststart"}) as out:
             encoder = out.add_stream("aac", rate=44100, layout="stereo")
             encoder.bit_rate = bitrate
             resampler = av.AudioResampler(format="fltp", layout="stereo", rate=44100)
