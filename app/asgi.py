@@ -20,6 +20,7 @@ from app.accounts.services import AccountService
 from app.catalog.controllers import LibraryController, ListingController, StorefrontController, UploadController
 from app.catalog.services import CatalogService
 from app.catalog.uploads import UploadService
+from app.collab import setup as collab
 from app.core import db
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.security import PasswordHasher
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     configure_jobs(settings)
     job_worker = InProcessWorker(settings)
+    collab_channels = collab.collab_plugin(settings)
     app = Litestar(
         route_handlers=[
             HealthController,
@@ -80,12 +82,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             UploadController,
             StorefrontController,
             LibraryController,
+            *collab.ROUTE_HANDLERS,
             create_static_files_router(path="/", directories=[STATIC_DIR], html_mode=True, opt={"public": True}),
         ],
         # The job worker starts after the database opens and stops before it closes.
         on_startup=[open_database, job_worker.start],
         on_shutdown=[job_worker.stop, close_database],
         on_app_init=[jwt_auth.on_app_init],
+        # Signaling fan-out between workers (memory on SQLite, LISTEN/NOTIFY on PostgreSQL).
+        plugins=[collab_channels],
         csrf_config=csrf,
         # CSRF applies only where a route opts in (the cookie-authenticated ones): Bearer-token
         # calls carry no ambient authority.
@@ -112,5 +117,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.storage = storage
     app.state.catalog = CatalogService(settings, storage)
     app.state.uploads = UploadService(app.state.catalog)
+    collab.attach(app, settings, collab_channels)
     logging.getLogger("echoel").setLevel(settings.log_level.upper())
     return app

@@ -19,6 +19,7 @@ from piccolo.querystring import QueryString
 # Every domain's Piccolo app; the order is the migration order.
 APPS = [
     "app.accounts.piccolo_app",
+    "app.collab.piccolo_app",
     "app.catalog.piccolo_app",
     "app.jobs.piccolo_app",
 ]

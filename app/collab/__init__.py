@@ -1,0 +1,1 @@
+"""Collaboration sessions: rooms, invites, websocket signaling and TURN credentials."""

@@ -1,0 +1,42 @@
+"""Wiring of the collaboration domain into the app (called from ``app.asgi.create_app``)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import msgspec
+from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+
+from app.collab import messages as m
+from app.collab.channels import make_channels, room_channel
+from app.collab.controllers import SessionController
+from app.collab.limits import allowed_origins
+from app.collab.services import SessionService
+from app.collab.signaling import signaling
+from app.core.settings import Settings
+
+log = logging.getLogger("echoel.collab")
+
+ROUTE_HANDLERS = [SessionController, signaling]
+
+
+def collab_plugin(settings: Settings) -> ChannelsPlugin:
+    return make_channels(settings)
+
+
+def attach(app: Litestar, settings: Settings, channels: ChannelsPlugin) -> None:
+    """Put the session service on app.state; removals close the removed member's sockets."""
+    service = SessionService(settings)
+
+    async def kick(session_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        envelope = m.Envelope(kind="kick", sender="", user_id=str(user_id), to="")
+        try:
+            await channels.wait_published(msgspec.json.encode(envelope), room_channel(session_id))
+        except Exception:  # the removal stands; the next heartbeat's membership check drops the sockets
+            log.warning("could not announce a removal; sockets close at the next heartbeat", exc_info=True)
+
+    service.on_kick = kick
+    app.state.sessions = service
+    app.state.collab_origins = allowed_origins(settings)

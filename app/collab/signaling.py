@@ -1,0 +1,280 @@
+"""The signaling websocket ``/ws/sessions/{id}``: authenticate, then relay within the room.
+
+Protocol: the client's first message, within ``AUTH_TIMEOUT`` seconds, is
+``{"type": "auth", "token": "<access JWT>"}`` (never a token in the URL, where logs keep it).
+The server answers ``welcome`` with the socket's peer id, announces ``join`` to the room, and
+every present peer answers the newcomer with ``presence``. After that, offer / answer /
+ice-candidate go to one peer (``to``), chat / panel-update / presence to everyone.
+
+Close codes: 1008 policy violation (oversized, binary, flood), 4401 not authenticated,
+4403 not a member (or removed, or a foreign Origin), 4408 silent too long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException, WebSocketDisconnect
+from litestar.params import FromPath
+
+from app.accounts.auth import retrieve_user
+from app.accounts.tables import User
+from app.collab import messages as m
+from app.collab.channels import room_channel
+from app.collab.limits import TokenBucket, origin_ok
+from app.collab.services import SessionService
+from app.core.errors import NotFound
+
+log = logging.getLogger("echoel.collab.signaling")
+
+AUTH_TIMEOUT = 5.0
+# The server pings every HEARTBEAT seconds; a socket silent for IDLE_LIMIT is dropped, and
+# membership and expiry are re-checked at each beat.
+HEARTBEAT = 15.0
+IDLE_LIMIT = 45.0
+RATE, BURST = 50.0, 100.0
+# Messages refused by the rate limit before the socket is closed as a flood.
+FLOOD_STRIKES = 200
+
+DIRECT = (m.Offer, m.Answer, m.IceCandidate)
+
+
+class Close(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+async def authenticate(socket: WebSocket[Any, Any, Any], token: str) -> User | None:
+    """The same checks as the HTTP JWT backend: signature, claims, typ == access, live generation."""
+    jwt_auth = socket.app.state.accounts.jwt
+    try:
+        decoded = jwt_auth.token_cls.decode(
+            encoded_token=token,
+            secret=jwt_auth.token_secret,
+            algorithm=jwt_auth.algorithm,
+            audience=jwt_auth.accepted_audiences,
+            issuer=jwt_auth.accepted_issuers,
+            require_claims=jwt_auth.require_claims,
+            verify_exp=True,
+            verify_nbf=True,
+        )
+    except NotAuthorizedException:
+        return None
+    return await retrieve_user(decoded, socket)
+
+
+class Connection:
+    """One authenticated socket in one room."""
+
+    def __init__(self, socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin, room: uuid.UUID, user: User) -> None:
+        self.socket, self.channels, self.room, self.user = socket, channels, room, user
+        self.channel = room_channel(room)
+        self.peer = secrets.token_hex(8)
+        self.bucket = TokenBucket(RATE, BURST)
+        self.strikes = 0
+        self.last_seen = time.monotonic()
+        self.send_lock = asyncio.Lock()
+        self.closed = False
+
+    async def send(self, data: bytes) -> None:
+        async with self.send_lock:
+            if not self.closed:
+                await self.socket.send_text(data.decode())
+
+    async def publish(self, kind: str, body: bytes = b"null", to: str = "") -> None:
+        envelope = m.Envelope(kind=kind, sender=self.peer, user_id=str(self.user.id), to=to, body=msgspec.Raw(body))
+        await self.channels.wait_published(msgspec.json.encode(envelope), self.channel)
+
+    # --- from the client ----------------------------------------------------------------
+
+    async def on_text(self, text: str) -> None:
+        if len(text.encode()) > m.MAX_MESSAGE_BYTES:
+            raise Close(1008, "message too big")
+        self.last_seen = time.monotonic()
+        if not self.bucket.take():
+            self.strikes += 1
+            if self.strikes >= FLOOD_STRIKES:
+                raise Close(1008, "too many messages")
+            if self.strikes == 1 or self.strikes % 50 == 0:
+                await self.send(m.error("rate-limited", "Slow down: messages are being dropped."))
+            return
+        self.strikes = 0
+        try:
+            msg = m.decode_inbound(text)
+        except msgspec.DecodeError as exc:
+            await self.send(m.error("bad-message", f"Not a valid message: {exc}"[:300]))
+            return
+        await self.route(msg)
+
+    async def route(self, msg: Any) -> None:
+        if isinstance(msg, m.Ping):
+            await self.send(m.encode(m.Pong(t=msg.t)))
+        elif isinstance(msg, m.Pong):
+            pass
+        elif isinstance(msg, m.Auth):
+            await self.send(m.error("bad-message", "Already authenticated."))
+        elif isinstance(msg, m.Leave):
+            raise Close(1000, "left")
+        elif isinstance(msg, DIRECT) or (isinstance(msg, m.Presence) and msg.to):
+            if not msg.to or msg.to == self.peer:
+                await self.send(m.error("bad-message", "Say which peer (`to`) this is for."))
+                return
+            msg.from_ = self.peer
+            await self.publish("msg", m.encode(msg), to=msg.to)
+        else:  # chat, panel-update, presence to everyone
+            msg.from_ = self.peer
+            if isinstance(msg, m.Chat):
+                msg.handle = self.user.handle
+            if isinstance(msg, m.Presence):
+                msg.user_id, msg.handle = str(self.user.id), self.user.handle
+            await self.publish("msg", m.encode(msg))
+
+    # --- from the room ------------------------------------------------------------------
+
+    async def on_event(self, raw: bytes) -> None:
+        try:
+            env = m.decode_envelope(raw)
+        except msgspec.DecodeError:
+            return
+        if env.kind == "kick" and env.user_id == str(self.user.id):
+            await self.close(4403, "removed from the session")
+            return
+        if env.sender == self.peer or (env.to and env.to != self.peer):
+            return
+        if env.kind == "msg":
+            await self.send(bytes(env.body))
+        elif env.kind == "join":
+            await self.send(bytes(env.body))
+            me = m.Presence(to=env.sender, from_=self.peer, user_id=str(self.user.id), handle=self.user.handle)
+            await self.publish("msg", m.encode(me), to=env.sender)
+        elif env.kind == "leave":
+            await self.send(m.encode(m.Leave(from_=env.sender, user_id=env.user_id)))
+
+    async def close(self, code: int, reason: str) -> None:
+        async with self.send_lock:
+            if not self.closed:
+                self.closed = True
+                try:
+                    await self.socket.close(code=code, reason=reason)
+                except Exception:
+                    log.debug("close failed", exc_info=True)
+
+
+async def _reader(conn: Connection) -> None:
+    while True:
+        event = await conn.socket.receive()
+        if event["type"] == "websocket.disconnect":
+            return
+        text = event.get("text")
+        if not isinstance(text, str):
+            raise Close(1008, "binary frames are not accepted")
+        await conn.on_text(text)
+
+
+async def _heartbeat(conn: Connection, sessions: SessionService) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT)
+        if time.monotonic() - conn.last_seen > IDLE_LIMIT:
+            raise Close(4408, "silent too long")
+        try:
+            await sessions.membership(conn.room, conn.user.id)
+        except NotFound:
+            raise Close(4403, "no longer a member of this session") from None
+        await conn.send(m.encode(m.Ping(t=time.time())))
+
+
+async def _first_message(socket: WebSocket[Any, Any, Any]) -> str:
+    event = await asyncio.wait_for(socket.receive(), AUTH_TIMEOUT)
+    if event["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(detail="gone", code=1000)
+    text = event.get("text")
+    if not isinstance(text, str) or len(text) > m.MAX_MESSAGE_BYTES:
+        raise Close(1008, "expected an auth message")
+    return text
+
+
+async def _login(socket: WebSocket[Any, Any, Any], session_id: uuid.UUID, sessions: SessionService) -> User:
+    try:
+        text = await _first_message(socket)
+    except TimeoutError:
+        raise Close(4401, "authenticate within 5 seconds") from None
+    try:
+        msg = m.decode_inbound(text)
+    except msgspec.DecodeError:
+        msg = None
+    if not isinstance(msg, m.Auth):
+        raise Close(4401, "the first message must be auth")
+    user = await authenticate(socket, msg.token)
+    if user is None:
+        raise Close(4401, "invalid or expired token")
+    try:
+        await sessions.membership(session_id, user.id)
+    except NotFound:
+        raise Close(4403, "not a member of this session") from None
+    return user
+
+
+@websocket("/ws/sessions/{session_id:uuid}", opt={"public": True})
+async def signaling(
+    socket: WebSocket[Any, Any, Any], session_id: FromPath[uuid.UUID], channels: NamedDependency[ChannelsPlugin]
+) -> None:
+    """One participant's signaling socket; see the module docstring for the protocol."""
+    sessions: SessionService = socket.app.state.sessions
+    if not origin_ok(socket.headers.get("origin"), socket.app.state.collab_origins):
+        await socket.close(code=4403, reason="origin not allowed")  # before accept: an HTTP 403
+        return
+    await socket.accept()
+    conn: Connection | None = None
+    try:
+        user = await _login(socket, session_id, sessions)
+        conn = Connection(socket, channels, session_id, user)
+        async with channels.start_subscription([conn.channel]) as subscriber:
+            welcome = m.Welcome(peer=conn.peer, user_id=str(user.id), handle=user.handle, session=str(session_id))
+            await conn.send(m.encode(welcome))
+            join = m.Join(from_=conn.peer, user_id=str(user.id), handle=user.handle)
+            await conn.publish("join", m.encode(join))
+            await _run(conn, subscriber, sessions)
+    except Close as exc:
+        if conn is None:
+            await socket.close(code=exc.code, reason=exc.reason)
+        else:
+            await conn.close(exc.code, exc.reason)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        if conn is not None:
+            conn.closed = True
+            try:
+                await conn.publish("leave")
+            except Exception:
+                log.warning("could not announce a leave", exc_info=True)
+
+
+async def _run(conn: Connection, subscriber: Any, sessions: SessionService) -> None:
+    async def relay() -> None:
+        async for raw in subscriber.iter_events():
+            await conn.on_event(raw)
+            if conn.closed:
+                return
+
+    tasks = [asyncio.create_task(t) for t in (_reader(conn), relay(), _heartbeat(conn, sessions))]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        exc = task.exception()
+        if exc is not None:
+            raise exc

@@ -1,0 +1,78 @@
+"""Two ``echoel collab`` peers (aiortc) move a file through the live signaling server.
+
+Once directly (host candidates on loopback), once with ICE restricted to relay candidates,
+so every byte goes through the real coturn with credentials the app minted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.accounts.helpers import PASSWORD
+from tests.integration.collab.live import new_room, new_user
+from tests.services.binaries import REPO_ROOT
+from tests.services.coturn import Coturn
+from tests.support import LiveApp
+
+pytestmark = pytest.mark.asyncio
+
+
+def collab(live: LiveApp, user: dict[str, Any], room: str, *args: str) -> subprocess.Popen[str]:
+    """``echoel collab`` in a child process; the password arrives on standard input."""
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, (PASSWORD + "\n").encode())
+    os.close(write_fd)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ECHOEL_")}
+    cmd = [sys.executable, "-m", "app.cli", "collab", "--url", live.url, "--email", user["email"]]
+    proc = subprocess.Popen(
+        [*cmd, "--password-stdin", "--session", room, *args],
+        env=base,
+        cwd=REPO_ROOT,
+        stdin=read_fd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(read_fd)
+    return proc
+
+
+def finish(proc: subprocess.Popen[str]) -> str:
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out + err
+    return out
+
+
+async def transfer(live: LiveApp, tmp_path: Path, *flags: str) -> tuple[str, str]:
+    """Send a 3 MB file from one peer to the other; return both peers' reports."""
+    sender, receiver = await new_user(live.url), await new_user(live.url)
+    room = await new_room(live.url, sender, [receiver])
+    source = tmp_path / "take 3.wav"
+    source.write_bytes(os.urandom(3 * 1024 * 1024 + 12345))
+    inbox = tmp_path / "inbox"
+    rx = collab(live, receiver, room, *flags, "receive", str(inbox))
+    tx = collab(live, sender, room, *flags, "send", str(source))
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    sent, received = finish(tx), finish(rx)
+    assert f"sha256={digest}" in sent
+    assert "sha256 verified" in received
+    assert hashlib.sha256((inbox / "take 3.wav").read_bytes()).hexdigest() == digest
+    return sent, received
+
+
+async def test_direct_transfer(live: LiveApp, tmp_path: Path) -> None:
+    sent, received = await transfer(live, tmp_path)
+    assert "via relay" not in sent + received
+
+
+async def test_relay_only_transfer_through_coturn(live: LiveApp, coturn: Coturn, tmp_path: Path) -> None:
+    sent, received = await transfer(live, tmp_path, "--relay-only")
+    # Both ends used relayed candidates: coturn accepted the app-minted credentials and moved the bytes.
+    assert sent.strip().endswith("via relay") and received.strip().endswith("via relay"), sent + received
