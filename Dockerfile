@@ -13,6 +13,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 
+# pg_dump/pg_restore for `echoel backup`/`restore`; the major version matches the compose server (15).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client-15 \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /srv/echoel
 
 # Dependencies first (cached until the lock changes), then the code.

@@ -144,6 +144,9 @@ def main(argv: list[str] | None = None) -> None:
     from app.collab.cli import add_parser as add_collab
 
     add_collab(sub)
+    from app.ops.cli import add_ops_commands
+
+    add_ops_commands(sub)
     args = parser.parse_args(argv)
     try:
         args.func(args)

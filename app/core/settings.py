@@ -116,6 +116,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     tracker_interval_seconds: int = 300
     # Hours a per-buyer web-seed URL (in a paid pack's .torrent) stays valid.
     webseed_token_hours: int = 168
+    # Backups (app.ops.backup): folder for backups (empty: var_dir/backups), hours between
+    # scheduled backups run by the job worker (0: off) and how many finished backups to keep.
+    backup_dir: str = ""
+    backup_interval_hours: float = 0.0
+    backup_keep: int = 7
+    # Bearer token Prometheus sends to /metrics; empty: /metrics answers anyone who reaches the
+    # app port directly (nginx never forwards it), set it when that network is shared.
+    metrics_token: str = ""
+    # Outbound webhooks (app.ops.webhooks): comma-separated URLs that receive events (sale, new
+    # listing, pack published) as Discord-compatible JSON, signed with HMAC-SHA256 of the secret.
+    webhook_urls: str = ""
+    webhook_secret: str = ""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
@@ -140,6 +152,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         if not (60 <= self.upload_url_seconds <= 7 * 86400):
             raise ValueError("upload_url_seconds must be between 60 and 604800")
 
+        if self.backup_interval_hours < 0 or self.backup_keep < 1:
+            raise ValueError("backup_interval_hours must be 0 (off) or more, backup_keep at least 1")
         if self.jobs_concurrency < 1 or self.jobs_max_attempts < 1:
             raise ValueError("jobs_concurrency and jobs_max_attempts must be at least 1")
         if self.jobs_lease_seconds < 1 or self.jobs_poll_seconds <= 0:

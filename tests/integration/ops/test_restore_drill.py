@@ -1,0 +1,145 @@
+"""Restore drill: backup -> wipe -> restore onto a fresh instance -> same rows, same bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from minio import Minio
+
+from app.core.settings import load_settings
+from app.ops.dbdump import row_counts
+from app.ops.objects import object_store
+from tests.conftest import new_database
+from tests.services.minio import MinioServer
+from tests.services.postgres import PostgresServer
+from tests.support import run_cli, test_env
+
+
+@pytest.fixture(scope="module")
+def minio_server() -> MinioServer:
+    with MinioServer() as server:
+        yield server  # type: ignore[misc]
+
+
+def store_env(kind: str, minio: MinioServer | None) -> dict[str, str]:
+    if kind == "local":
+        return {"ECHOEL_STORAGE": "local"}
+    assert minio is not None
+    return {
+        "ECHOEL_STORAGE": "s3",
+        "ECHOEL_S3_ENDPOINT": minio.endpoint,
+        "ECHOEL_S3_ACCESS_KEY": minio.access_key,
+        "ECHOEL_S3_SECRET_KEY": minio.secret_key,
+        "ECHOEL_S3_BUCKET": f"drill-{uuid.uuid4().hex[:12]}",
+    }
+
+
+def fresh_database(kind: str, postgres: PostgresServer | None, folder: Path) -> str:
+    """An empty database (no migrations): what a new instance starts from."""
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'restored.db'}"
+    assert postgres is not None
+    return postgres.create_database(f"restored_{uuid.uuid4().hex[:8]}")
+
+
+def object_digests(env: dict[str, str]) -> dict[str, str]:
+    settings = load_settings(env)
+    store = object_store(settings)
+    out = {}
+    for obj in store.list():
+        scratch = settings.var_path / "scratch.bin"
+        scratch.parent.mkdir(parents=True, exist_ok=True)
+        store.fetch(obj.key, scratch)
+        out[obj.key] = hashlib.sha256(scratch.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.mark.parametrize(("db_kind", "store_kind"), [("postgres", "s3"), ("sqlite", "local")])
+def test_backup_wipe_restore(db_kind: str, store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    postgres = request.getfixturevalue("postgres") if db_kind == "postgres" else None
+    minio = request.getfixturevalue("minio_server") if store_kind == "s3" else None
+    source = test_env(new_database(db_kind, postgres, tmp_path), tmp_path / "src", **store_env(store_kind, minio))
+    made = run_cli(
+        ["create-admin", "--email", "a0@example.com", "--handle", "a0", "--password-stdin"], source, "a long password"
+    )
+    assert made.returncode == 0, made.stderr
+    # Objects of several sizes, including nested keys, an empty one and one above a MiB.
+    payloads = {
+        "uploads/u1/preset.fxp": os.urandom(1000),
+        "uploads/u2/pack/sample 01.wav": os.urandom(1_500_000),
+        "covers/c.png": os.urandom(10),
+    }
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    store = object_store(load_settings(source))
+    for key, data in payloads.items():
+        (staging / "f").write_bytes(data)
+        store.put(key, staging / "f")
+    counts_before = row_counts(source["ECHOEL_DATABASE_URL"])
+    assert counts_before["users"] == 1
+    digests_before = object_digests(source)
+    assert digests_before == {k: hashlib.sha256(v).hexdigest() for k, v in payloads.items()}
+
+    backups = tmp_path / "backups"
+    done = run_cli(["backup", "--dest", str(backups)], source)
+    assert done.returncode == 0, done.stderr
+    (folder,) = backups.iterdir()
+    # A second backup hard-links unchanged objects instead of copying them again.
+    again = run_cli(["backup", "--dest", str(backups), "--keep", "1"], source)
+    assert again.returncode == 0, again.stderr
+    (folder,) = backups.iterdir()
+    assert (folder / "objects/uploads/u2/pack/sample 01.wav").stat().st_nlink == 1  # the older one was pruned
+
+    # Wipe the source completely.
+    if postgres is not None:
+        name = source["ECHOEL_DATABASE_URL"].rsplit("/", 1)[1]
+        postgres.psql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    else:
+        os.unlink(source["ECHOEL_DATABASE_URL"].removeprefix("sqlite:///"))
+    if minio is not None:
+        client = Minio(minio.endpoint, access_key=minio.access_key, secret_key=minio.secret_key, secure=False)
+        bucket = source["ECHOEL_S3_BUCKET"]
+        for key in payloads:
+            client.remove_object(bucket, key)
+        client.remove_bucket(bucket)
+    else:
+        shutil.rmtree(tmp_path / "src" / "objects")
+
+    # Restore onto a fresh instance: an empty database and a store that does not exist yet.
+    target = test_env(fresh_database(db_kind, postgres, tmp_path), tmp_path / "dst", **store_env(store_kind, minio))
+    restored = run_cli(["restore", str(folder)], target)
+    assert restored.returncode == 0, restored.stderr
+    assert row_counts(target["ECHOEL_DATABASE_URL"]) == counts_before
+    assert object_digests(target) == digests_before
+    # The restored database is the migrated schema: nothing left to apply, and the app logs in.
+    assert run_cli(["migrate"], target).returncode == 0
+    again_admin = run_cli(
+        ["create-admin", "--email", "a0@example.com", "--handle", "a0", "--password-stdin"], target, "x" * 10
+    )
+    assert again_admin.returncode == 0 and "admin ready: a0" in again_admin.stdout
+
+    # Restoring twice onto the same (now non-empty) database is refused and changes nothing.
+    refused = run_cli(["restore", str(folder)], target)
+    assert refused.returncode != 0 and "fresh instance" in refused.stderr
+    assert row_counts(target["ECHOEL_DATABASE_URL"])["users"] == 1
+
+
+def test_tampered_backup_is_refused_before_anything_is_restored(tmp_path: Path) -> None:
+    source = test_env(new_database("sqlite", None, tmp_path), tmp_path / "src", ECHOEL_STORAGE="local")
+    key_file = tmp_path / "src" / "objects" / "a" / "b.bin"
+    key_file.parent.mkdir(parents=True)
+    key_file.write_bytes(b"original bytes")
+    assert run_cli(["backup", "--dest", str(tmp_path / "bk")], source).returncode == 0
+    (folder,) = (tmp_path / "bk").iterdir()
+    (folder / "objects" / "a" / "b.bin").write_bytes(b"tampered bytes")
+    target = test_env(f"sqlite:///{tmp_path / 'new.db'}", tmp_path / "dst", ECHOEL_STORAGE="local")
+    result = run_cli(["restore", str(folder)], target)
+    assert result.returncode != 0 and "sha256" in result.stderr
+    assert not (tmp_path / "new.db").exists()
+    assert not (tmp_path / "dst" / "objects" / "a" / "b.bin").exists()
+    assert run_cli(["restore", "--verify-only", str(folder)], target).returncode != 0
