@@ -17,6 +17,8 @@ import { currentAccount, describeError, logout, onSessionChange, restoreSession,
  */
 export const NAV = [
   { href: "/", label: "Home" },
+  { href: "/dashboard.html", label: "Dashboard", roles: ["creator", "admin"], match: "/listing-edit" },
+  { href: "/library.html", label: "Library", when: "signed-in" },
   { href: "/account.html", label: "Account", when: "signed-in" },
 ];
 

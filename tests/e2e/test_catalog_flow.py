@@ -1,0 +1,195 @@
+"""Catalog pages in headless Chromium against real MinIO: list, upload, publish, play, download.
+
+A creator creates a listing and uploads a cover, an audio demo and a preset through the page
+(straight to MinIO), then publishes; a visitor sees the cover, the demo's waveform and plays it,
+and downloads the free preset; a buyer cannot download a paid file until the creator grants it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import uuid
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.async_api import Browser, Page, expect
+
+from tests.conftest import new_database
+from tests.e2e.conftest import screenshot
+from tests.services.minio import MinioServer
+from tests.support import LiveApp, test_env
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def catalog_minio() -> Iterator[MinioServer]:
+    with MinioServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def s3_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, catalog_minio: MinioServer
+) -> Iterator[LiveApp]:
+    server = request.getfixturevalue("postgres") if request.param == "postgres" else None
+    folder = tmp_path_factory.mktemp(f"catalog-{request.param}")
+    url = new_database(request.param, server, folder)
+    env = test_env(
+        url,
+        folder / "var",
+        ECHOEL_STORAGE="s3",
+        ECHOEL_S3_ENDPOINT=catalog_minio.endpoint,
+        ECHOEL_S3_ACCESS_KEY=catalog_minio.access_key,
+        ECHOEL_S3_SECRET_KEY=catalog_minio.secret_key,
+        ECHOEL_S3_BUCKET=f"e2e-{uuid.uuid4().hex[:12]}",
+    )
+    with LiveApp(env) as app:
+        yield app
+
+
+def png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (120, 120), (30, 160, 200)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def wav() -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        # A rising saw: something for the waveform to draw.
+        w.writeframes(b"".join(((i * 37) % 20000 - 10000).to_bytes(2, "little", signed=True) for i in range(16000)))
+    return buf.getvalue()
+
+
+async def account(base_url: str, *, creator: bool = False) -> dict[str, str]:
+    tag = uuid.uuid4().hex[:10]
+    me = {"email": f"c{tag}@example.com", "handle": f"c{tag}", "password": PASSWORD}
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        assert (await client.post("/api/v1/auth/signup", json=me)).status_code == 202
+        if creator:
+            r = await client.post(
+                "/api/v1/auth/login", json={"email": me["email"], "password": PASSWORD, "refresh_in_body": True}
+            )
+            token = r.json()["access_token"]
+            r = await client.post("/api/v1/account/creator", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200, r.text
+    return me
+
+
+async def log_in(page: Page, base_url: str, me: dict[str, str]) -> None:
+    await page.goto(f"{base_url}/login.html")
+    await page.get_by_label("Email").fill(me["email"])
+    await page.get_by_label("Password", exact=True).fill(me["password"])
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.locator("#account-handle")).to_have_text(f"@{me['handle']}")
+
+
+async def new_listing(page: Page, base_url: str, title: str, price: str | None = None) -> str:
+    await page.goto(f"{base_url}/dashboard.html")
+    await page.get_by_label("Title").fill(title)
+    if price:
+        await page.get_by_label("Price").select_option("fixed")
+        await page.get_by_label("Amount").fill(price)
+    await page.get_by_role("button", name="Create listing").click()
+    await expect(page).to_have_url(re.compile(r"/listing-edit\.html\?id="))
+    return page.url.split("id=")[1]
+
+
+async def test_create_upload_publish_play_download_and_grant(
+    s3_app: LiveApp, browser: Browser, page: Page, tmp_path: Path
+) -> None:
+    creator = await account(s3_app.url, creator=True)
+    await log_in(page, s3_app.url, creator)
+    listing_id = await new_listing(page, s3_app.url, "Glass Pads")
+
+    preset = os.urandom(30_000)
+    await page.set_input_files(
+        "#file-input",
+        [
+            {"name": "cover.png", "mimeType": "image/png", "buffer": png()},
+            {"name": "demo.wav", "mimeType": "audio/wav", "buffer": wav()},
+        ],
+    )
+    await expect(page.locator(".upload-item[data-state=done]")).to_have_count(2, timeout=20_000)
+    # The preset arrives by drag and drop onto the drop zone.
+    await page.evaluate(
+        """([name, bytes]) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([new Uint8Array(bytes)], name, { type: "" }));
+            const drop = new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true });
+            document.getElementById("drop-zone").dispatchEvent(drop);
+        }""",
+        ["Glass Pads.fxb", list(preset)],
+    )
+    await expect(page.locator(".upload-item[data-state=done]")).to_have_count(3, timeout=20_000)
+    progress = page.locator(".upload-item progress").last
+    assert await progress.get_attribute("max") == str(len(preset))
+    await expect(page.locator("#files tr")).to_have_count(3)
+    await page.get_by_role("button", name="Publish", exact=True).click()
+    await expect(page.locator("#status")).to_have_text("Published")
+    await screenshot(page, "catalog-editor")
+
+    # A visitor (not signed in) sees the page, the cover and the waveform, plays the demo, downloads.
+    visitor = await browser.new_context()
+    try:
+        vpage = await visitor.new_page()
+        await vpage.goto(f"{s3_app.url}/listing.html?id={listing_id}")
+        await expect(vpage.locator("#title")).to_have_text("Glass Pads")
+        await expect(vpage.locator("#price")).to_have_text("Free")
+        await expect(vpage.locator("#cover")).to_be_visible()
+        assert await vpage.locator("#cover").evaluate("img => img.decode().then(() => img.naturalWidth)") == 120
+        await expect(vpage.locator("#waveform")).to_have_attribute("data-drawn", "true", timeout=10_000)
+        await vpage.locator("#waveform").click()
+        await vpage.wait_for_function("document.getElementById('player').currentTime > 0.2", timeout=10_000)
+        await screenshot(vpage, "catalog-listing")
+        async with vpage.expect_download() as info:
+            await vpage.get_by_role("button", name="Download").click()
+        download = await info.value
+        assert download.suggested_filename == "Glass Pads.fxb"
+        target = tmp_path / "dl.fxb"
+        await download.save_as(target)
+        assert target.read_bytes() == preset
+    finally:
+        await visitor.close()
+
+    # A paid listing: a buyer is refused until the creator grants it on the editor page.
+    paid_id = await new_listing(page, s3_app.url, "Paid Keys", price="12.50")
+    await page.set_input_files("#file-input", [{"name": "keys.fxp", "mimeType": "", "buffer": b"paid bytes"}])
+    await expect(page.locator(".upload-item[data-state=done]")).to_have_count(1, timeout=20_000)
+    await page.get_by_role("button", name="Publish", exact=True).click()
+    await expect(page.locator("#status")).to_have_text("Published")
+
+    buyer = await account(s3_app.url)
+    context = await browser.new_context()
+    try:
+        bpage = await context.new_page()
+        await log_in(bpage, s3_app.url, buyer)
+        await bpage.goto(f"{s3_app.url}/listing.html?id={paid_id}")
+        await expect(bpage.locator("#price")).to_contain_text("12.50")
+        await bpage.get_by_role("button", name="Download").click()
+        await expect(bpage.locator("#download-error")).to_contain_text("paid")
+
+        await page.get_by_label("Handle").fill(buyer["handle"])
+        await page.get_by_role("button", name="Grant").click()
+        await expect(page.locator("#grant-form .form-status")).to_contain_text(buyer["handle"])
+
+        async with bpage.expect_download() as info:
+            await bpage.get_by_role("button", name="Download").click()
+        assert (await info.value).suggested_filename == "keys.fxp"
+        await bpage.goto(f"{s3_app.url}/library.html")
+        await expect(bpage.locator(".listing-card")).to_have_count(1)
+        await expect(bpage.locator(".listing-card h3")).to_have_text("Paid Keys")
+    finally:
+        await context.close()
