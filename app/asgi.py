@@ -28,6 +28,7 @@ from app.core.settings import Settings, get_settings
 from app.jobs import InProcessWorker
 from app.jobs import configure as configure_jobs
 from app.ops.controllers import HealthController, MetaController
+from app.payments import setup as payments
 from app.storage import make_storage
 from app.storage.controllers import LocalStorageController
 
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StorefrontController,
             LibraryController,
             *collab.ROUTE_HANDLERS,
+            *payments.ROUTE_HANDLERS,
             create_static_files_router(path="/", directories=[STATIC_DIR], html_mode=True, opt={"public": True}),
         ],
         # The job worker starts after the database opens and stops before it closes.
@@ -118,5 +120,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.catalog = CatalogService(settings, storage)
     app.state.uploads = UploadService(app.state.catalog)
     collab.attach(app, settings, collab_channels)
+    payments.attach(app, settings)
     logging.getLogger("echoel").setLevel(settings.log_level.upper())
     return app

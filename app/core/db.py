@@ -22,6 +22,7 @@ APPS = [
     "app.collab.piccolo_app",
     "app.catalog.piccolo_app",
     "app.jobs.piccolo_app",
+    "app.payments.piccolo_app",
 ]
 
 

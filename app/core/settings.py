@@ -128,6 +128,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # listing, pack published) as Discord-compatible JSON, signed with HMAC-SHA256 of the secret.
     webhook_urls: str = ""
     webhook_secret: str = ""
+    # Payments (Stripe). Without a secret key paid checkout answers 503; free listings still work.
+    stripe_secret_key: str = ""
+    # Signing secret of the webhook endpoint (whsec_...); webhooks are refused without it.
+    stripe_webhook_secret: str = ""
+    # Stripe API base URL; empty: Stripe's own. Tests point it at stripe-mock.
+    stripe_api_base: str = ""
+    # Pay creators through Stripe Connect Express (transfers per sale); off: a payout report.
+    stripe_connect: bool = False
+    # Webhook timestamps further than this from now (past or future) are refused.
+    stripe_webhook_tolerance_seconds: int = 300
+    # Platform commission in basis points (1/100 of a percent): marketplace sales, and sales
+    # that came through the creator's own link.
+    commission_marketplace_bps: int = 3000
+    commission_direct_bps: int = 1000
+    # Email: "file" writes .eml files under var_dir/mail (embedded default), "smtp" sends.
+    mail_backend: Literal["file", "smtp"] = "file"
+    mail_from: str = "Echoel <no-reply@localhost>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
@@ -154,10 +176,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
         if self.backup_interval_hours < 0 or self.backup_keep < 1:
             raise ValueError("backup_interval_hours must be 0 (off) or more, backup_keep at least 1")
+        self._check_payments()
         if self.jobs_concurrency < 1 or self.jobs_max_attempts < 1:
             raise ValueError("jobs_concurrency and jobs_max_attempts must be at least 1")
         if self.jobs_lease_seconds < 1 or self.jobs_poll_seconds <= 0:
             raise ValueError("jobs_lease_seconds must be at least 1 and jobs_poll_seconds above 0")
+
+    def _check_payments(self) -> None:
+        if not (0 <= self.commission_direct_bps <= 10000 and 0 <= self.commission_marketplace_bps <= 10000):
+            raise ValueError("commission_*_bps must be between 0 and 10000")
+        if not (1 <= self.stripe_webhook_tolerance_seconds <= 3600):
+            raise ValueError("stripe_webhook_tolerance_seconds must be between 1 and 3600")
 
     @property
     def var_path(self) -> Path:

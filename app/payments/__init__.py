@@ -1,0 +1,1 @@
+"""Payments: Stripe Checkout, webhooks that fulfil exactly once, ledger, payouts, codes, licenses."""

@@ -1,0 +1,181 @@
+"""Fulfilment and its undoing, each exactly once, in one short transaction.
+
+Exactly once comes from the database: the order moves ``pending → paid`` by a conditional
+UPDATE … WHERE status = 'pending' RETURNING, so of any number of concurrent deliveries (webhook
+retries, the success page) only one gets the row back and goes on to grant. On PostgreSQL the
+losers wait on the row lock and then see the new status; on SQLite the transaction takes the
+write lock up front (BEGIN IMMEDIATE). Unique keys on grants, ledger entries and license keys
+back this up. Side effects that talk to the outside (fee lookup, transfers, the receipt email)
+are enqueued as jobs in the same transaction, so they exist iff the fulfilment committed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from piccolo.engine import PostgresEngine
+from piccolo.engine.sqlite import TransactionType
+
+from app.catalog.tables import Entitlement
+from app.core.db import now
+from app.jobs import enqueue
+from app.payments.money import commission
+from app.payments.tables import LedgerEntry, LicenseKey, LicenseSetting, Order, OrderGrant, OrderItem
+
+PAID_STATES = ("paid", "disputed")
+
+
+@asynccontextmanager
+async def atomic() -> AsyncIterator[None]:
+    """One transaction; on SQLite it holds the write lock from its first statement."""
+    engine: Any = Order._meta.db
+    if isinstance(engine, PostgresEngine):
+        async with engine.transaction():
+            yield
+    else:
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            yield
+
+
+def license_key() -> str:
+    raw = secrets.token_hex(10).upper()
+    return "-".join(raw[i : i + 5] for i in range(0, 20, 5))
+
+
+async def fulfil(order_id: uuid.UUID, payment_intent: str = "") -> bool:
+    """Mark a pending order paid and grant what it bought; False if it was not pending."""
+    async with atomic():
+        t = now()
+        values: dict[Any, Any] = {Order.status: "paid", Order.paid_at: t}
+        if payment_intent:
+            values[Order.payment_intent] = payment_intent
+        rows = (
+            await Order.update(values)
+            .where(Order.id == order_id, Order.status == "pending")
+            .returning(Order.id, Order.buyer, Order.currency)
+        )
+        if not rows:
+            return False
+        buyer, currency = rows[0]["buyer"], rows[0]["currency"]
+        items = await OrderItem.objects().where(OrderItem.order == order_id)
+        settings = {
+            s.listing: s
+            for s in await LicenseSetting.objects().where(
+                LicenseSetting.listing.is_in([i.listing for i in items if i.listing] or [uuid.uuid4()]),
+                LicenseSetting.enabled == True,  # noqa: E712 - Piccolo query
+            )
+        }
+        for item in items:
+            if item.kind == "listing" and item.listing is not None:
+                ent = Entitlement(user=buyer, listing=item.listing, source="purchase", created_at=t)
+                await ent.save()
+                await OrderGrant(order_item=item.id, order=order_id, entitlement=ent.id).save()
+                setting = settings.get(item.listing)
+                if setting is not None:
+                    await LicenseKey(
+                        key=license_key(),
+                        order_item=item.id,
+                        order=order_id,
+                        listing=item.listing,
+                        user=buyer,
+                        activation_limit=setting.activation_limit,
+                        created_at=t,
+                    ).save()
+            cut = commission(item.amount, item.commission_bps)
+            await LedgerEntry(
+                entry_key=f"sale:{item.id}",
+                creator=item.creator,
+                order=order_id,
+                order_item=item.id,
+                kind="sale",
+                currency=currency,
+                gross=item.amount,
+                commission=cut,
+                net=item.amount - cut,
+                created_at=t,
+            ).save()
+        await enqueue("payments.receipt", {"order_id": str(order_id)}, dedupe_key=f"receipt:{order_id}")
+        if payment_intent:
+            await enqueue("payments.settle", {"order_id": str(order_id)}, dedupe_key=f"settle:{order_id}")
+    return True
+
+
+async def fail(order_id: uuid.UUID) -> bool:
+    """An asynchronous payment failed: the pending order ends, nothing granted."""
+    rows = (
+        await Order.update({Order.status: "failed"})
+        .where(Order.id == order_id, Order.status == "pending")
+        .returning(Order.id)
+    )
+    return bool(rows)
+
+
+async def revoke(order_id: uuid.UUID, status: str, kind: str) -> bool:
+    """Undo a paid order (refund or lost dispute): revoke its entitlements and license keys at
+    once and reverse its ledger entries. ``status`` is the order's new state; False if it was
+    not paid (already undone, or never fulfilled)."""
+    async with atomic():
+        t = now()
+        rows = (
+            await Order.update({Order.status: status})
+            .where(Order.id == order_id, Order.status.is_in(list(PAID_STATES)))
+            .returning(Order.id)
+        )
+        if not rows:
+            return False
+        grants = await OrderGrant.select(OrderGrant.entitlement).where(OrderGrant.order == order_id)
+        ids = [g["entitlement"] for g in grants]
+        if ids:
+            await Entitlement.update({Entitlement.revoked_at: t}).where(
+                Entitlement.id.is_in(ids), Entitlement.revoked_at.is_null()
+            )
+        await LicenseKey.update({LicenseKey.revoked_at: t}).where(
+            LicenseKey.order == order_id, LicenseKey.revoked_at.is_null()
+        )
+        for sale in await LedgerEntry.objects().where(LedgerEntry.order == order_id, LedgerEntry.kind == "sale"):
+            # The buyer gets the gross back and we return our commission; Stripe keeps its fee,
+            # which stays on the creator's sale entry.
+            await LedgerEntry(
+                entry_key=f"{kind}:{sale.order_item}",
+                creator=sale.creator,
+                order=order_id,
+                order_item=sale.order_item,
+                kind=kind,
+                currency=sale.currency,
+                gross=-sale.gross,
+                commission=-sale.commission,
+                net=-(sale.gross - sale.commission),
+                created_at=t,
+            ).save()
+        await LedgerEntry.update({LedgerEntry.held: False}).where(LedgerEntry.order == order_id)
+    return True
+
+
+async def hold(order_id: uuid.UUID) -> bool:
+    """A dispute opened: flag the order and hold its money from payouts until it closes."""
+    async with atomic():
+        rows = (
+            await Order.update({Order.status: "disputed"})
+            .where(Order.id == order_id, Order.status == "paid")
+            .returning(Order.id)
+        )
+        if rows:
+            await LedgerEntry.update({LedgerEntry.held: True}).where(LedgerEntry.order == order_id)
+    return bool(rows)
+
+
+async def release(order_id: uuid.UUID) -> bool:
+    """A dispute was won: the order is paid again and its money payable."""
+    async with atomic():
+        rows = (
+            await Order.update({Order.status: "paid"})
+            .where(Order.id == order_id, Order.status == "disputed")
+            .returning(Order.id)
+        )
+        if rows:
+            await LedgerEntry.update({LedgerEntry.held: False}).where(LedgerEntry.order == order_id)
+    return bool(rows)
