@@ -84,6 +84,13 @@ _CLAIM = (
 )
 
 
+_DUE = (
+    "SELECT 1 FROM jobs WHERE status = 'queued' AND run_at_ms <= {} "
+    "AND (locked_until_ms IS NULL OR locked_until_ms < {}) AND attempts < max_attempts "
+    "AND kind IN (@KINDS@) LIMIT 1"
+)
+
+
 def _claim_sql(kinds: list[str], lock: str) -> str:
     return _CLAIM.replace("@KINDS@", ", ".join("{}" for _ in kinds)).replace("@LOCK@", lock)
 
@@ -99,6 +106,10 @@ async def claim(worker_id: str, kinds: list[str], lease_ms: int) -> ClaimedJob |
         # SKIP LOCKED: concurrent workers pass over a row another claim is taking right now.
         rows = await engine.run_querystring(QueryString(_claim_sql(kinds, "FOR UPDATE SKIP LOCKED"), *args))
     else:
+        # A plain read first (no lock in WAL mode): an idle poll then never takes the write lock.
+        probe = _DUE.replace("@KINDS@", ", ".join("{}" for _ in kinds))
+        if not await engine.run_querystring(QueryString(probe, now, now, *kinds)):
+            return None
         # BEGIN IMMEDIATE takes SQLite's write lock up front, so no two claims interleave.
         async with engine.transaction(transaction_type=TransactionType.immediate):
             rows = await engine.run_querystring(QueryString(_claim_sql(kinds, ""), *args))

@@ -21,6 +21,9 @@ from app.jobs.registry import JobContext, PermanentError, Registry, backoff_seco
 
 log = logging.getLogger("echoel.jobs")
 
+# Seconds between sweeps for jobs whose worker died on their last attempt.
+SWEEP_SECONDS = 15.0
+
 # Workers of this process, woken by a local enqueue so a new job starts without a poll delay.
 _local_workers: set[Worker] = set()
 
@@ -52,6 +55,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         self._main: asyncio.Task[None] | None = None
+        self._next_sweep = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings, *, state: Any = None) -> Worker:
@@ -80,22 +84,30 @@ class Worker:
         """
         self._stopping.set()
         self._wakeup.set()
-        if self._running:
-            await asyncio.wait(self._running, timeout=grace_seconds)
-        for task in list(self._running):
-            task.cancel()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_seconds
+        # The claim loop first (it may be finishing a claim), then the jobs it started.
         if self._main is not None:
-            self._main.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._main
+            await asyncio.wait({self._main}, timeout=grace_seconds)
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=max(0.0, deadline - loop.time()))
+        leftovers = [t for t in (self._main, *self._running) if t is not None and not t.done()]
+        for task in leftovers:
+            task.cancel()
+        await asyncio.gather(*leftovers, return_exceptions=True)
 
     async def run(self) -> None:
         """Claim and run jobs until stopped."""
         _local_workers.add(self)
         slots = asyncio.Semaphore(self.concurrency)
         try:
-            while not self._stopping.is_set():
+            while True:
                 await slots.acquire()
+                if self._stopping.is_set():
+                    slots.release()
+                    break
+                # Cleared before looking, so an enqueue during the claim still wakes the next idle.
+                self._wakeup.clear()
                 try:
                     job = await self._claim()
                 except Exception:
@@ -119,16 +131,20 @@ class Worker:
             _local_workers.discard(self)
 
     async def _idle(self) -> None:
-        self._wakeup.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_seconds)
 
     async def _claim(self) -> queue.ClaimedJob | None:
-        await queue.sweep()
+        # The sweep is a write; a few times a minute is plenty for what it catches.
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._next_sweep:
+            self._next_sweep = loop.time() + SWEEP_SECONDS
+            await queue.sweep()
         return await queue.claim(self.id, sorted(self.registry.kinds), self.lease_ms)
 
     async def run_once(self) -> bool:
         """Claim and run one due job here and now; False when none was due (for tests and tools)."""
+        self._next_sweep = 0.0
         job = await self._claim()
         if job is None:
             return False

@@ -112,7 +112,12 @@ async def test_echoel_worker_command_runs_jobs_and_stops_on_sigterm(db_url: str,
             done = await Job.count().where((Job.kind == PURGE_KIND) & (Job.status == "done"))
             return done == 1 and await Job.count().where(Job.kind == "test.old") == 0
 
-        await wait_for(purged)
+        try:
+            await wait_for(purged, seconds=120)  # generous: the child imports the whole app first
+        except AssertionError:
+            child.kill()
+            raw, _ = await child.communicate()
+            raise AssertionError(f"the worker did not purge: {raw.decode()[-3000:]}") from None
         child.send_signal(signal.SIGTERM)
         raw, _ = await asyncio.wait_for(child.communicate(), timeout=30)
         out = raw.decode()

@@ -196,3 +196,18 @@ async def test_two_workers_run_fifty_jobs_each_exactly_once() -> None:
     done = await Job.select(Job.attempts, Job.locked_by).where(Job.status == "done")
     assert len(done) == 50
     assert all(r["attempts"] == 1 for r in done)
+
+
+async def test_a_job_whose_worker_vanished_on_its_last_attempt_is_marked_dead() -> None:
+    job_id = await jobs.enqueue("test.echo", max_attempts=1)
+    # A worker claims it with a short lease and is never heard of again.
+    assert await queue.claim("ghost:1", ["test.echo"], lease_ms=100) is not None
+    registry = Registry()
+    registry.register("test.echo")(_noop)
+    worker = Worker(registry=registry)
+    assert not await worker.run_once()  # still leased
+    await asyncio.sleep(0.15)
+    assert not await worker.run_once()  # no attempt left: the sweep buries it instead
+    dead = await row(job_id)
+    assert (dead["status"], dead["attempts"]) == ("dead", 1)
+    assert "worker lost" in dead["last_error"]
