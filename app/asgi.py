@@ -27,7 +27,8 @@ from app.core.security import PasswordHasher
 from app.core.settings import Settings, get_settings
 from app.jobs import InProcessWorker
 from app.jobs import configure as configure_jobs
-from app.ops.controllers import HealthController, MetaController
+from app.ops.controllers import HealthController, MetaController, MetricsController
+from app.ops.metrics import PROMETHEUS
 from app.payments import setup as payments
 from app.storage import make_storage
 from app.storage.controllers import LocalStorageController
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             HealthController,
             MetaController,
+            MetricsController,
             # The local-disk store's signed upload/download endpoints (S3 serves its own).
             *([LocalStorageController] if settings.storage == "local" else []),
             # The limiter wraps only the auth routes.
@@ -91,6 +93,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[open_database, job_worker.start],
         on_shutdown=[job_worker.stop, close_database],
         on_app_init=[jwt_auth.on_app_init],
+        # Request count and latency per route, for /metrics.
+        middleware=[PROMETHEUS.middleware],
         # Signaling fan-out between workers (memory on SQLite, LISTEN/NOTIFY on PostgreSQL).
         plugins=[collab_channels],
         csrf_config=csrf,

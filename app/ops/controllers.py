@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hmac
 import importlib.metadata
+import os
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from app.core import db
+from app.core.errors import Unauthorized
 from app.core.http import NO_STORE, public_cache
+from app.ops import metrics
 
 
 def _version() -> str:
@@ -60,3 +65,27 @@ class MetaController(Controller):
         """The site's name, software version and public address."""
         settings = request.app.state.settings
         return SiteMeta(name="Echoel", version=_version(), public_url=settings.public_url)
+
+
+class MetricsController(Controller):
+    """Prometheus scrape endpoint. nginx never forwards /metrics; scrape app:8000 directly."""
+
+    tags = ["ops"]
+    opt = {"public": True}
+    include_in_schema = False
+
+    @get("/metrics", response_headers=NO_STORE)
+    async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """Every metric in Prometheus' text format; a Bearer token when ECHOEL_METRICS_TOKEN is set."""
+        token = request.app.state.settings.metrics_token
+        if token:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                raise Unauthorized("A valid metrics token is required.")
+        await metrics.refresh(request.app.state)
+        registry = REGISTRY
+        # Several uvicorn workers: each writes its values to PROMETHEUS_MULTIPROC_DIR.
+        if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST, headers=NO_STORE)

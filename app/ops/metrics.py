@@ -1,0 +1,70 @@
+"""Prometheus metrics: request latency (Litestar's middleware) plus the gauges and counters the
+domains update. Import what you need and call it; names are stable, labels are small sets::
+
+    from app.ops import metrics
+
+    metrics.WEBSOCKET_CONNECTIONS.labels(kind="signaling").inc()   # .dec() on close
+    metrics.UPLOADS.labels(outcome="completed").inc(); metrics.UPLOAD_BYTES.inc(size)
+    metrics.TORRENT_HTTP_BYTES.inc(len(chunk))                     # web seed bytes sent
+    metrics.SALES.labels(currency="EUR").inc(); metrics.SALES_AMOUNT.labels(currency="EUR").inc(cents)
+
+Values owned by another process (the job queue in the database, the seeder's stats file) are
+read when Prometheus scrapes, by ``refresh``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar.plugins.prometheus import PrometheusConfig
+from prometheus_client import Counter, Gauge
+
+log = logging.getLogger("echoel.metrics")
+
+# Request count and latency per route template (group_path: /api/v1/x/{id}, never raw ids).
+PROMETHEUS = PrometheusConfig(
+    app_name="echoel",
+    prefix="echoel",
+    group_path=True,
+    exclude=["/metrics", "/healthz", "/readyz"],
+    buckets=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+)
+
+WEBSOCKET_CONNECTIONS = Gauge("echoel_websocket_connections", "Open websocket connections in this process", ["kind"])
+JOBS = Gauge("echoel_jobs", "Background jobs by state (ready, scheduled, running, dead)", ["state"])
+JOBS_LAG = Gauge("echoel_jobs_lag_seconds", "Seconds the oldest due job has waited past its run time")
+TORRENT_HTTP_BYTES = Counter("echoel_torrent_http_bytes", "Pack bytes sent over the HTTP web seed")
+TORRENT_P2P_BYTES = Gauge(
+    "echoel_torrent_p2p_bytes", "Pack payload bytes the seeder has uploaded to BitTorrent peers (seeder total)"
+)
+SEEDER_PEERS = Gauge("echoel_seeder_peers", "Peers connected to the seeder")
+SEEDER_TORRENTS = Gauge("echoel_seeder_torrents", "Torrents the seeder serves")
+UPLOADS = Counter("echoel_uploads", "Finished uploads by outcome (completed, rejected, aborted)", ["outcome"])
+UPLOAD_BYTES = Counter("echoel_upload_bytes", "Bytes of completed uploads")
+SALES = Counter("echoel_sales", "Completed sales", ["currency"])
+SALES_AMOUNT = Counter("echoel_sales_amount_minor", "Sales revenue in minor currency units", ["currency"])
+WEBHOOK_DELIVERIES = Counter("echoel_webhook_deliveries", "Outbound webhook attempts by outcome", ["outcome"])
+
+
+async def refresh(state: Any) -> None:
+    """Update the values other processes own; a failing source leaves its last values."""
+    try:
+        from app.jobs import stats
+
+        q = await stats()
+        for name in ("ready", "scheduled", "running", "dead"):
+            JOBS.labels(state=name).set(getattr(q, name))
+        JOBS_LAG.set(q.lag_seconds)
+    except Exception:  # a scrape must still answer; the log says why the values are stale
+        log.warning("job queue stats unavailable", exc_info=True)
+    try:
+        from app.torrents.seeder import read_stats
+
+        seeder = read_stats(state.settings.var_path)
+        if seeder:
+            TORRENT_P2P_BYTES.set(seeder.get("payload_uploaded", 0))
+            SEEDER_PEERS.set(seeder.get("peers", 0))
+            SEEDER_TORRENTS.set(seeder.get("torrents", 0))
+    except ImportError:  # the torrents domain is not installed
+        pass

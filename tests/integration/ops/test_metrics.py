@@ -1,0 +1,72 @@
+"""/metrics: request latency histograms per route template, domain gauges, optional token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from litestar import Litestar
+
+from app.asgi import create_app
+from app.jobs import queue
+from app.ops import metrics
+from tests.support import test_settings
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus text format (labels must match exactly those given)."""
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        series, _, value = line.rpartition(" ")
+        if series.split("{")[0] != name:
+            continue
+        if all(f'{k}="{v}"' in series for k, v in labels.items()):
+            return float(value)
+    raise AssertionError(f"no sample {name} {labels}")
+
+
+async def test_latency_histogram_per_route_template(client: httpx.AsyncClient) -> None:
+    for _ in range(3):
+        assert (await client.get("/api/v1/meta")).status_code == 200
+    text = (await client.get("/metrics")).text
+    count = sample(text, "echoel_request_duration_seconds_count", path="/api/v1/meta", method="GET")
+    assert count >= 3
+    assert sample(text, "echoel_request_duration_seconds_bucket", path="/api/v1/meta", le="+Inf") == count
+
+
+async def test_job_queue_depth_and_lag_are_scraped(client: httpx.AsyncClient) -> None:
+    await queue.enqueue("ops.metrics-probe", {}, run_at_ms=queue.now_ms() - 30_000)
+    text = (await client.get("/metrics")).text
+    assert sample(text, "echoel_jobs", state="ready") >= 1
+    assert sample(text, "echoel_jobs_lag_seconds") >= 29
+
+
+async def test_domain_counters_show_up(client: httpx.AsyncClient) -> None:
+    before = (await client.get("/metrics")).text
+    old = sample(before, "echoel_sales_total", currency="EUR") if 'currency="EUR"' in before else 0.0
+    metrics.SALES.labels(currency="EUR").inc()
+    metrics.WEBSOCKET_CONNECTIONS.labels(kind="signaling").inc()
+    after = (await client.get("/metrics")).text
+    assert sample(after, "echoel_sales_total", currency="EUR") == old + 1
+    assert sample(after, "echoel_websocket_connections", kind="signaling") >= 1
+    metrics.WEBSOCKET_CONNECTIONS.labels(kind="signaling").dec()
+
+
+async def test_token_required_when_configured(db_url: str, tmp_path: Path) -> None:
+    app: Litestar = create_app(test_settings(db_url, tmp_path / "var", ECHOEL_METRICS_TOKEN="scrape-" + "s" * 24))
+    for hook in app.on_startup:
+        await hook()  # type: ignore[call-arg]
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as c:
+            denied = await c.get("/metrics")
+            assert denied.status_code == 401
+            assert denied.headers["content-type"].startswith("application/problem+json")
+            assert "echoel_" not in denied.text
+            assert (await c.get("/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 401
+            ok = await c.get("/metrics", headers={"Authorization": "Bearer scrape-" + "s" * 24})
+            assert ok.status_code == 200 and "echoel_jobs_lag_seconds" in ok.text
+    finally:
+        for hook in app.on_shutdown:
+            await hook()  # type: ignore[call-arg]
