@@ -32,6 +32,7 @@ from app.ops.metrics import PROMETHEUS
 from app.payments import setup as payments
 from app.storage import make_storage
 from app.storage.controllers import LocalStorageController
+from app.torrents import setup as torrents
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -85,8 +86,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             UploadController,
             StorefrontController,
             LibraryController,
-            *collab.ROUTE_HANDLERS,
+            *torrents.ROUTE_HANDLERS,
             *payments.ROUTE_HANDLERS,
+            *collab.ROUTE_HANDLERS,
             create_static_files_router(path="/", directories=[STATIC_DIR], html_mode=True, opt={"public": True}),
         ],
         # The job worker starts after the database opens and stops before it closes.
@@ -124,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.catalog = CatalogService(settings, storage)
     app.state.uploads = UploadService(app.state.catalog)
     collab.attach(app, settings, collab_channels)
+    torrents.attach(app, settings)
     payments.attach(app, settings)
     logging.getLogger("echoel").setLevel(settings.log_level.upper())
     return app

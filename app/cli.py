@@ -95,6 +95,12 @@ def cmd_worker(args: argparse.Namespace) -> None:
     asyncio.run(run_worker(create_app(settings), settings, args.concurrency))
 
 
+def cmd_seeder(_: argparse.Namespace) -> None:
+    from app.torrents.seeder import run_seeder
+
+    asyncio.run(run_seeder(get_settings()))
+
+
 def cmd_cleanup_orphans(args: argparse.Namespace) -> None:
     from app.asgi import create_app
     from app.catalog.cleanup import clean_orphans
@@ -133,6 +139,9 @@ def main(argv: list[str] | None = None) -> None:
     orphans = sub.add_parser("cleanup-orphans", help="delete unfinished uploads and unreferenced objects")
     orphans.add_argument("--min-age", type=int, help="seconds (default: ECHOEL_ORPHAN_MIN_AGE_SECONDS)")
     orphans.set_defaults(func=cmd_cleanup_orphans)
+    sub.add_parser("seeder", help="seed every published pack over BitTorrent until stopped").set_defaults(
+        func=cmd_seeder
+    )
     worker = sub.add_parser("worker", help="run background jobs (thumbnails, waveforms, archives) until stopped")
     worker.add_argument("--concurrency", type=int, help="jobs at once (default: ECHOEL_JOBS_CONCURRENCY)")
     worker.set_defaults(func=cmd_worker)

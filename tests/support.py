@@ -20,6 +20,8 @@ TEST_ENV = {
     "ECHOEL_SECRET_KEY": "test-secret-key-" + "x" * 32,
     "ECHOEL_PASSWORD_PEPPER": "test-pepper-" + "y" * 32,
     "ECHOEL_LOG_LEVEL": "warning",
+    # Tests that need the BitTorrent seeder start it themselves (it listens on a port).
+    "ECHOEL_SEEDER_IN_PROCESS": "false",
 }
 
 

@@ -19,9 +19,10 @@ from piccolo.querystring import QueryString
 # Every domain's Piccolo app; the order is the migration order.
 APPS = [
     "app.accounts.piccolo_app",
-    "app.collab.piccolo_app",
     "app.catalog.piccolo_app",
     "app.jobs.piccolo_app",
+    "app.collab.piccolo_app",
+    "app.torrents.piccolo_app",
     "app.payments.piccolo_app",
 ]
 

@@ -1,0 +1,1 @@
+"""Torrent distribution: building hybrid torrents, the HTTP tracker, the seeder, magnets, web seeds."""

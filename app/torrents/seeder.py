@@ -1,0 +1,316 @@
+"""The seeder: libtorrent sessions seeding every ready torrent, tuned for TCP throughput.
+
+Free packs share one session (DHT on). Each paid pack gets its own small session, because
+libtorrent's IP filter is per session: that session blocks every address except those the
+tracker saw announce this torrent with a valid passkey within the last two announce intervals,
+refreshed every ``seeder_refresh_seconds``. A blocked address is refused at connect time and a
+peer that becomes blocked is disconnected, so it receives no further payload.
+
+Limits of the address filter: buyers behind one NAT share an address, so a non-buyer (or a
+revoked buyer) behind the same address as a valid buyer of the same pack is let through while
+that buyer is active; and a revoked buyer keeps any bytes already received.
+
+All libtorrent calls run in a worker thread; the loop itself only talks to the database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import anyio
+import anyio.to_thread
+import libtorrent as lt
+
+from app.core.settings import Settings
+from app.torrents.tables import Torrent
+from app.torrents.tokens import seeder_key
+from app.torrents.tracker import allowed_ips, forget_expired
+
+log = logging.getLogger("echoel.seeder")
+
+
+def session_settings(listen: str, *, dht: bool) -> dict[str, Any]:
+    """Settings for a seeding session: TCP only, large buffers, no local discovery."""
+    return {
+        "listen_interfaces": listen,
+        "user_agent": "echoel-seeder/1",
+        # uTP is far slower than TCP on fast links (and on loopback); peers still reach us by TCP.
+        "enable_outgoing_utp": False,
+        "enable_incoming_utp": False,
+        "enable_dht": dht,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        # The tracker may run on this host under /announce/<passkey>; libtorrent's SSRF guard
+        # would refuse a localhost tracker whose path is not exactly /announce.
+        "ssrf_mitigation": False,
+        "alert_mask": lt.alert_category.error | lt.alert_category.status | lt.alert_category.storage,
+        "send_buffer_watermark": 8 * 1024 * 1024,
+        "send_buffer_low_watermark": 1024 * 1024,
+        "send_buffer_watermark_factor": 150,
+        "max_queued_disk_bytes": 16 * 1024 * 1024,
+        "unchoke_slots_limit": 16,
+        # Every torrent stays active (not auto-managed): the queue would pause all but a few.
+        "active_limit": -1,
+        "active_seeds": -1,
+        "connections_limit": 400,
+    }
+
+
+@dataclass
+class Seeded:
+    torrent_id: uuid.UUID
+    private: bool
+    handle: Any
+    session: Any
+    allowed: frozenset[str] = frozenset()
+    uploaded: int = -1
+    resumed: bool = False
+
+
+@dataclass
+class Stats:
+    """What the seeder reports (also written to ``seeder-stats.json`` for the app and metrics)."""
+
+    torrents: int = 0
+    peers: int = 0
+    upload_rate: int = 0
+    payload_uploaded: int = 0
+    resumed: int = 0
+    checked: int = 0
+    listen: dict[str, int] = field(default_factory=dict)
+
+
+class Seeder:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.state_dir = settings.var_path / "torrents"
+        self.resume_dir = self.state_dir / "resume"
+        self.resume_dir.mkdir(parents=True, exist_ok=True)
+        tracker = (settings.tracker_url or settings.public_url).rstrip("/")
+        self.public_announce = f"{tracker}/announce"
+        self.private_announce = f"{tracker}/announce/{seeder_key(settings.secret_key)}"
+        listen = f"{settings.seeder_host}:{settings.seeder_port}"
+        self.public = lt.session(cast(Any, session_settings(listen, dht=True)))
+        self.seeded: dict[uuid.UUID, Seeded] = {}
+        self.stats = Stats()
+        self._last_save = time.monotonic()
+
+    # --- one refresh --------------------------------------------------------------------
+
+    async def refresh(self) -> Stats:
+        """Pick up new torrents, rebuild private filters, handle alerts, report stats."""
+        rows = await Torrent.objects().where(Torrent.status == "ready")
+        wanted = {r.id: r for r in rows}
+        allowed = {r.id: frozenset(await allowed_ips(r.id)) for r in rows if r.private}
+        deltas = await anyio.to_thread.run_sync(self._sync, wanted, allowed)
+        for torrent_id, (peers, rate, delta) in deltas.items():
+            await Torrent.update(
+                {Torrent.peers: peers, Torrent.upload_rate: rate, Torrent.p2p_bytes: Torrent.p2p_bytes + delta}
+            ).where(Torrent.id == torrent_id)
+        await forget_expired()
+        self._write_stats()
+        return self.stats
+
+    def _sync(
+        self, wanted: dict[uuid.UUID, Torrent], allowed: dict[uuid.UUID, frozenset[str]]
+    ) -> dict[uuid.UUID, tuple[int, int, int]]:
+        for torrent_id in list(self.seeded):
+            if torrent_id not in wanted:
+                self._remove(torrent_id)
+        for torrent_id, row in wanted.items():
+            if torrent_id not in self.seeded:
+                try:
+                    self._add(row)
+                except Exception:
+                    # A broken pack (files missing or changed) must not stop the others.
+                    log.exception("cannot seed torrent %s", torrent_id)
+                    continue
+        for torrent_id, ips in allowed.items():
+            item = self.seeded.get(torrent_id)
+            if item is not None and item.allowed != ips:
+                item.session.set_ip_filter(_filter(ips))
+                item.allowed = ips
+        self._alerts()
+        if time.monotonic() - self._last_save > 60:
+            self.save_resume_data()
+        return self._collect()
+
+    def _add(self, row: Torrent) -> None:
+        ti = lt.torrent_info(row.metainfo)
+        resume = self.resume_dir / f"{row.id}.resume"
+        if resume.exists():
+            params = lt.read_resume_data(resume.read_bytes())
+            params.ti = ti
+            resumed = True
+        else:
+            params = lt.add_torrent_params()
+            params.ti = ti
+            # We hashed these files ourselves when building: no need to check them again.
+            params.flags |= lt.torrent_flags.seed_mode
+            resumed = False
+        params.save_path = row.data_dir
+        params.flags &= ~lt.torrent_flags.auto_managed
+        params.flags &= ~lt.torrent_flags.paused
+        params.flags |= lt.torrent_flags.apply_ip_filter if row.private else 0
+        params.trackers = [self.private_announce if row.private else self.public_announce]
+        params.url_seeds = []
+        if row.private:
+            session = lt.session(cast(Any, session_settings(f"{self.settings.seeder_host}:0", dht=False)))
+            session.set_ip_filter(_filter(frozenset()))
+        else:
+            session = self.public
+            params.flags &= ~lt.torrent_flags.apply_ip_filter
+        handle = session.add_torrent(params)
+        self.seeded[row.id] = Seeded(row.id, row.private, handle, session, resumed=resumed)
+        self.stats.resumed += int(resumed)
+
+    def _remove(self, torrent_id: uuid.UUID) -> None:
+        item = self.seeded.pop(torrent_id)
+        item.session.remove_torrent(item.handle)
+        if item.session is not self.public:
+            del item.session
+
+    def _alerts(self) -> None:
+        for session in self._sessions():
+            for alert in session.pop_alerts():
+                self._on_alert(alert)
+
+    def _sessions(self) -> list[Any]:
+        sessions = {id(s.session): s.session for s in self.seeded.values()}
+        sessions[id(self.public)] = self.public
+        return list(sessions.values())
+
+    def _on_alert(self, alert: Any) -> None:
+        if isinstance(alert, lt.save_resume_data_alert):
+            torrent_id = self._id_of(alert.handle)
+            if torrent_id is not None:
+                path = self.resume_dir / f"{torrent_id}.resume"
+                tmp = path.with_suffix(".tmp")
+                tmp.write_bytes(lt.write_resume_data_buf(alert.params))
+                os.replace(tmp, path)
+        elif isinstance(alert, lt.state_changed_alert) and alert.state == lt.torrent_status.checking_files:
+            self.stats.checked += 1
+        elif isinstance(alert, lt.torrent_error_alert | lt.file_error_alert):
+            log.warning("seeder: %s", alert.message())
+
+    def _id_of(self, handle: Any) -> uuid.UUID | None:
+        for item in self.seeded.values():
+            if item.handle == handle:
+                return item.torrent_id
+        return None
+
+    def _collect(self) -> dict[uuid.UUID, tuple[int, int, int]]:
+        out: dict[uuid.UUID, tuple[int, int, int]] = {}
+        stats = Stats(resumed=self.stats.resumed, checked=self.stats.checked, torrents=len(self.seeded))
+        for item in self.seeded.values():
+            status = item.handle.status()
+            # all_time_upload survives pauses and restarts (it is in the resume data); the first
+            # reading after adding the torrent is the baseline, so nothing is counted twice.
+            if item.uploaded < 0:
+                item.uploaded = status.all_time_upload
+            delta = max(0, status.all_time_upload - item.uploaded)
+            item.uploaded = status.all_time_upload
+            out[item.torrent_id] = (status.num_peers, status.upload_payload_rate, delta)
+            stats.peers += status.num_peers
+            stats.upload_rate += status.upload_payload_rate
+            stats.payload_uploaded += delta
+            stats.listen[str(item.torrent_id)] = item.session.listen_port()
+        stats.payload_uploaded += self.stats.payload_uploaded
+        self.stats = stats
+        return out
+
+    def _write_stats(self) -> None:
+        path = self.state_dir / "seeder-stats.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.stats.__dict__))
+        os.replace(tmp, path)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def save_resume_data(self) -> None:
+        self._last_save = time.monotonic()
+        for item in self.seeded.values():
+            item.handle.save_resume_data(lt.torrent_handle.save_info_dict)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Save resume data for every torrent (waiting for it), then stop the sessions."""
+        self.save_resume_data()
+        pending = set(self.seeded)
+        deadline = time.monotonic() + timeout
+        sessions = self._sessions()
+        while pending and time.monotonic() < deadline:
+            for session in sessions:
+                session.wait_for_alert(100)
+                for alert in session.pop_alerts():
+                    self._on_alert(alert)
+                    if isinstance(alert, lt.save_resume_data_alert | lt.save_resume_data_failed_alert):
+                        pending.discard(self._id_of(alert.handle))
+        self.seeded.clear()
+
+    async def run(self, stop: anyio.Event) -> None:
+        """Refresh every ``seeder_refresh_seconds`` until ``stop`` is set, then save and close."""
+        try:
+            while not stop.is_set():
+                try:
+                    await self.refresh()
+                except Exception:
+                    log.exception("seeder refresh failed")
+                with anyio.move_on_after(self.settings.seeder_refresh_seconds):
+                    await stop.wait()
+        finally:
+            await anyio.to_thread.run_sync(self.close)
+
+
+def _filter(allowed: frozenset[str]) -> Any:
+    """Block every address except ``allowed`` (0 = allow, 1 = blocked)."""
+    f = lt.ip_filter()
+    f.add_rule("0.0.0.0", "255.255.255.255", 1)  # noqa: S104 - a filter range, not a bind
+    f.add_rule("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1)
+    for ip in allowed:
+        f.add_rule(ip, ip, 0)
+    return f
+
+
+def read_stats(var_dir: Path) -> dict[str, Any]:
+    """The seeder's last stats (for the app), or empty when no seeder has run."""
+    try:
+        data: dict[str, Any] = json.loads((var_dir / "torrents" / "seeder-stats.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return data
+
+
+async def run_seeder(settings: Settings) -> None:
+    """``echoel seeder``: open the database, seed until SIGTERM or SIGINT, save resume data."""
+    import signal
+
+    from app.core import db
+
+    engine = db.make_engine(settings.db_url)
+    db.bind_tables(engine)
+    await db.start(engine)
+    stop = anyio.Event()
+    try:
+        async with anyio.create_task_group() as tg:
+
+            async def on_signal() -> None:
+                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                    async for _ in signals:
+                        stop.set()
+                        return
+
+            tg.start_soon(on_signal)
+            seeder = Seeder(settings)
+            print(f"seeder listening on {settings.seeder_host}:{seeder.public.listen_port()}", flush=True)
+            await seeder.run(stop)
+            tg.cancel_scope.cancel()
+    finally:
+        await db.stop(engine)
