@@ -1,0 +1,164 @@
+"""Refunds and disputes revoke access at once; commission, Stripe fee and net to the cent; receipts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.accounts.tables import User
+from app.payments.money import commission
+from app.payments.tables import LedgerEntry, Order
+from tests.integration.accounts.helpers import bearer, login
+from tests.integration.payments.helpers import (
+    can_download,
+    charge_object,
+    checkout,
+    deliver,
+    dispute_object,
+    event,
+    for_sale,
+    session_id,
+    session_object,
+    user,
+)
+from tests.integration.payments.stripe_server import FEE, PaidStripeMock
+
+
+async def buy(
+    client: httpx.AsyncClient, stripe_url: str, buyer: dict[str, str], items: list[dict[str, Any]], **body: Any
+) -> tuple[str, str]:
+    """Check out and pay through a signed checkout.session.completed; the order id and its PaymentIntent."""
+    r = await checkout(client, buyer, items=items, **body)
+    assert r.status_code == 201, r.text
+    order_id = r.json()["order_id"]
+    pi = f"pi_{uuid.uuid4().hex[:16]}"
+    sid = await session_id(order_id)
+    done = await deliver(
+        client, event("checkout.session.completed", session_object(stripe_url, sid, order_id, "paid", pi))
+    )
+    assert done.json()["outcome"] == "fulfilled", done.text
+    return order_id, pi
+
+
+async def wait_for(predicate: Any, seconds: float = 15.0) -> None:
+    for _ in range(int(seconds * 10)):
+        if await predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("timed out waiting for the job")
+
+
+async def fee_recorded(order_id: str) -> bool:
+    return bool(await Order.exists().where(Order.id == uuid.UUID(order_id), Order.fee_recorded == True))  # noqa: E712
+
+
+async def test_refund_and_lost_dispute_revoke_download_access_won_dispute_keeps_it(
+    client: httpx.AsyncClient, stripe_mock: PaidStripeMock
+) -> None:
+    _, creator = await user(client, creator=True)
+    item = await for_sale(client, creator, price_kind="fixed", price_amount=1500)
+    buyers = [(await user(client))[1] for _ in range(3)]
+    refunded, lost, won = [await buy(client, stripe_mock.url, b, [{"listing_id": item["id"]}]) for b in buyers]
+    assert [await can_download(client, b, item) for b in buyers] == [200, 200, 200]
+
+    r = await deliver(client, event("charge.refunded", charge_object(stripe_mock.url, refunded[1])))
+    assert r.json()["outcome"] == "refunded"
+    assert await can_download(client, buyers[0], item) == 403
+
+    for order in (lost, won):
+        r = await deliver(client, event("charge.dispute.created", dispute_object(order[1], "needs_response")))
+        assert r.json()["outcome"] == "held"
+    sales = (await client.get("/api/v1/sales", headers=creator)).json()[0]
+    assert sales["held"] > 0
+    await deliver(client, event("charge.dispute.closed", dispute_object(lost[1], "lost")))
+    await deliver(client, event("charge.dispute.closed", dispute_object(won[1], "won")))
+    assert await can_download(client, buyers[1], item) == 403
+    assert await can_download(client, buyers[2], item) == 200
+    statuses = {
+        o: (await Order.select(Order.status).where(Order.id == uuid.UUID(o)).first())["status"]
+        for o, _ in (refunded, lost, won)
+    }  # type: ignore[index]
+    assert statuses == {refunded[0]: "refunded", lost[0]: "reversed", won[0]: "paid"}
+    # A refund for a charge we know nothing of is ignored.
+    r = await deliver(client, event("charge.refunded", charge_object(stripe_mock.url, "pi_unknown")))
+    assert r.status_code == 200 and r.json()["outcome"].startswith("ignored")
+
+    reversals = await LedgerEntry.objects().where(LedgerEntry.kind.is_in(["refund", "reversal"]))
+    assert sorted(e.gross for e in reversals) == [-1500, -1500]
+    sales = (await client.get("/api/v1/sales", headers=creator)).json()[0]
+    assert sales["refunds"] == 3000 and sales["held"] == 0
+
+
+async def test_admin_refund_goes_through_stripe_once_and_revokes_at_once(
+    client: httpx.AsyncClient, stripe_mock: PaidStripeMock
+) -> None:
+    _, creator = await user(client, creator=True)
+    item = await for_sale(client, creator, price_kind="fixed", price_amount=900)
+    _, buyer = await user(client)
+    order_id, pi = await buy(client, stripe_mock.url, buyer, [{"listing_id": item["id"]}])
+    admin_handle, _ = await user(client)
+    await User.update({User.role: "admin"}).where(User.handle == admin_handle)
+    admin_user = await User.objects().where(User.handle == admin_handle).first()
+    assert admin_user is not None
+    admin = bearer(
+        (await login(client, {"email": admin_user.email, "password": "correct horse battery staple"}))["access_token"]
+    )
+    assert (await client.post(f"/api/v1/admin/orders/{order_id}/refund", headers=buyer)).status_code == 403
+    r = await client.post(f"/api/v1/admin/orders/{order_id}/refund", headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "refunded"
+    assert await can_download(client, buyer, item) == 403
+    assert (await client.post(f"/api/v1/admin/orders/{order_id}/refund", headers=admin)).status_code == 409
+    # Stripe's charge.refunded that follows changes nothing more.
+    late = await deliver(client, event("charge.refunded", charge_object(stripe_mock.url, pi)))
+    assert late.json()["outcome"] == "no change"
+    assert await LedgerEntry.count().where(LedgerEntry.kind == "refund") == 1
+
+
+async def test_commission_fee_and_net_to_the_cent_with_the_creators_own_link(
+    client: httpx.AsyncClient, stripe_mock: PaidStripeMock, var_dir: Path
+) -> None:
+    a_handle, a = await user(client, creator=True)
+    _, b = await user(client, creator=True)
+    _, buyer = await user(client)
+    a1 = await for_sale(client, a, price_kind="fixed", price_amount=1299)
+    a2 = await for_sale(client, a, price_kind="pwyw", price_amount=0, pwyw_minimum=250)
+    b1 = await for_sale(client, b, price_kind="fixed", price_amount=705)
+    order_id, _ = await buy(
+        client,
+        stripe_mock.url,
+        buyer,
+        [{"listing_id": a1["id"]}, {"listing_id": a2["id"], "amount": 333}, {"listing_id": b1["id"]}],
+        tips=[{"creator": a_handle, "amount": 101}],
+        ref=a_handle,
+    )
+    await wait_for(lambda: fee_recorded(order_id))
+    entries = await LedgerEntry.objects().where(LedgerEntry.kind == "sale")
+    total = 1299 + 333 + 705 + 101
+    assert sum(e.gross for e in entries) == total
+    assert sum(e.fee for e in entries) == FEE  # stripe-mock's balance transaction, spread exactly
+    a_id = (await User.select(User.id).where(User.handle == a_handle).first())["id"]  # type: ignore[index]
+    for e in entries:
+        bps = 1000 if e.creator == a_id else 3000  # the creator's own link: 10%; marketplace: 30%
+        assert e.commission == commission(e.gross, bps)
+        assert abs(e.fee - FEE * e.gross / total) < 1
+        assert e.net == e.gross - e.fee - e.commission
+    assert commission(1299, 1000) == 130 and commission(705, 3000) == 212  # half up: 129.9, 211.5
+
+    sales = {s["currency"]: s for s in (await client.get("/api/v1/sales", headers=a)).json()}["USD"]
+    mine = [e for e in entries if e.creator == a_id]
+    assert sales["gross"] == 1299 + 333 + 101 and sales["net"] == sum(e.net for e in mine) == sales["balance"]
+    assert sum(d["gross"] for d in sales["days"]) == sales["gross"]
+
+    # The receipt email (file backend) names what was bought and links to the library.
+    await wait_for(lambda: _has_mail(var_dir))
+    text = next((var_dir / "mail").glob("*.eml")).read_text()
+    assert "library.html" in text and order_id in text
+
+
+async def _has_mail(var_dir: Path) -> bool:
+    return any((var_dir / "mail").glob("*.eml")) if (var_dir / "mail").exists() else False
