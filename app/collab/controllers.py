@@ -11,7 +11,16 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.accounts.tables import User
-from app.collab.schemas import IceConfig, Invite, InviteCreate, JoinRequest, Session, SessionCreate, SessionUpdate
+from app.collab.schemas import (
+    IceConfig,
+    Invite,
+    InviteCreate,
+    JoinRequest,
+    Session,
+    SessionCreate,
+    SessionUpdate,
+    Ticket,
+)
 from app.collab.services import SessionService
 from app.core.http import NO_STORE
 
@@ -115,3 +124,13 @@ class SessionController(Controller):
     ) -> IceConfig:
         """STUN and TURN servers with credentials valid at most an hour (TURN REST scheme)."""
         return await sessions.ice(session_id, request.user)
+
+    @post("/{session_id:uuid}/ticket", status_code=HTTP_201_CREATED)
+    async def ticket(
+        self,
+        request: Request[User, Any, Any],
+        session_id: FromPath[uuid.UUID],
+        sessions: NamedDependency[SessionService],
+    ) -> Ticket:
+        """A 30-second ticket to authenticate the signaling websocket (browsers keep tokens out of URLs)."""
+        return await sessions.ticket(session_id, request.user)

@@ -24,7 +24,10 @@ class Msg(Struct, tag_field="type", forbid_unknown_fields=True, kw_only=True, om
 
 
 class Auth(Msg, tag="auth", kw_only=True):
-    token: Annotated[str, Meta(max_length=4096)]
+    """An access JWT (``token``), or a ticket from ``POST /api/v1/sessions/{id}/ticket``."""
+
+    token: Annotated[str, Meta(max_length=4096)] = ""
+    ticket: Annotated[str, Meta(max_length=1024)] = ""
 
 
 class IceCandidateInit(Struct, kw_only=True, omit_defaults=True):

@@ -75,3 +75,10 @@ class IceServer(Struct, kw_only=True, omit_defaults=True):
 class IceConfig(Struct, kw_only=True, rename="camel"):
     ice_servers: list[IceServer]
     ttl: int
+
+
+class Ticket(Struct, kw_only=True):
+    """Sent as ``{"type": "auth", "ticket": …}`` as the first signaling message."""
+
+    ticket: str
+    expires_in: int

@@ -6,9 +6,10 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
+from app.accounts.auth import derive_key
 from app.accounts.tables import User
-from app.collab import turn
-from app.collab.schemas import IceConfig, Invite, InviteCreate, Member, Session, SessionCreate
+from app.collab import tickets, turn
+from app.collab.schemas import IceConfig, Invite, InviteCreate, Member, Session, SessionCreate, Ticket
 from app.collab.tables import CollabSession, SessionInvite, SessionMember
 from app.core.db import now
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -32,6 +33,7 @@ class SessionService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.on_kick: KickHook | None = None
+        self.ticket_key = derive_key(settings.secret_key, "collab-ticket")
 
     # --- reading ------------------------------------------------------------------------
 
@@ -231,3 +233,8 @@ class SessionService:
             ttl=s.turn_ttl_seconds,
             expires_at=room.expires_at,
         )
+
+    async def ticket(self, session_id: uuid.UUID, user: User) -> Ticket:
+        await self.membership(session_id, user.id)
+        value = tickets.issue(self.ticket_key, session_id, user.id, user.token_generation)
+        return Ticket(ticket=value, expires_in=tickets.TICKET_SECONDS)

@@ -29,6 +29,7 @@ from litestar.params import FromPath
 from app.accounts.auth import retrieve_user
 from app.accounts.tables import User
 from app.collab import messages as m
+from app.collab import tickets
 from app.collab.channels import room_channel
 from app.collab.limits import TokenBucket, origin_ok
 from app.collab.services import SessionService
@@ -193,6 +194,14 @@ async def _heartbeat(conn: Connection, sessions: SessionService) -> None:
         await conn.send(m.encode(m.Ping(t=time.time())))
 
 
+async def _from_ticket(ticket: str, session_id: uuid.UUID, key: str) -> User | None:
+    found = tickets.verify(key, ticket, session_id)
+    if found is None:
+        return None
+    user = await User.objects().where(User.id == found[0]).first()
+    return user if user is not None and user.token_generation == found[1] else None
+
+
 async def _first_message(socket: WebSocket[Any, Any, Any]) -> str:
     event = await asyncio.wait_for(socket.receive(), AUTH_TIMEOUT)
     if event["type"] == "websocket.disconnect":
@@ -214,7 +223,11 @@ async def _login(socket: WebSocket[Any, Any, Any], session_id: uuid.UUID, sessio
         msg = None
     if not isinstance(msg, m.Auth):
         raise Close(4401, "the first message must be auth")
-    user = await authenticate(socket, msg.token)
+    user = (
+        await authenticate(socket, msg.token)
+        if msg.token
+        else await _from_ticket(msg.ticket, session_id, sessions.ticket_key)
+    )
     if user is None:
         raise Close(4401, "invalid or expired token")
     try:

@@ -167,3 +167,27 @@ async def test_big_signaling_message_crosses_notify_limit(live: LiveApp) -> None
     assert (await next_of(wb, "offer"))["sdp"] == sdp
     for ws in (wa, wb):
         await ws.close()
+
+
+async def test_ticket_authenticates_only_its_room(live: LiveApp) -> None:
+    host, other = await new_user(live.url), await new_user(live.url)
+    room = await new_room(live.url, host, [])
+    other_room = await new_room(live.url, other, [host])
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        h = {"Authorization": f"Bearer {host['token']}"}
+        r = await http.post(f"/api/v1/sessions/{room}/ticket", headers=h)
+        assert r.status_code == 201 and r.json()["expires_in"] == 30
+        ticket = r.json()["ticket"]
+        stranger = {"Authorization": f"Bearer {(await new_user(live.url))['token']}"}
+        assert (await http.post(f"/api/v1/sessions/{room}/ticket", headers=stranger)).status_code == 404
+    ws = await open_socket(live.url, room)
+    await ws.send(json.dumps({"type": "auth", "ticket": ticket}))
+    assert json.loads(await ws.recv())["type"] == "welcome"
+    await ws.close()
+    # The same ticket does not open another room, and a tampered one opens nothing.
+    for target, value in ((other_room, ticket), (room, ticket[:-2] + "xx")):
+        ws = await open_socket(live.url, target)
+        await ws.send(json.dumps({"type": "auth", "ticket": value}))
+        with pytest.raises(websockets.ConnectionClosed) as info:
+            await ws.recv()
+        assert info.value.rcvd is not None and info.value.rcvd.code == 4401
