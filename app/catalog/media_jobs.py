@@ -5,9 +5,9 @@
 * pack zip → expanded into its files, or refused with the reason
 
 Outputs go to the object store under ``derived/<file id>/`` with a ``media.json`` manifest
-describing them. A file refused here (corrupt image or audio, malicious zip) is marked
-``rejected`` with the reason, so it can no longer be published or downloaded. The work is
-idempotent: a retry rewrites the same keys.
+describing them (other files, presets say, get neither). A file refused here (corrupt image or
+audio, malicious zip) is marked ``rejected`` with the reason, so it can no longer be published
+or downloaded. The work is idempotent: a retry rewrites the same keys.
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ async def process_file(job: JobContext) -> None:
             )
             log.info("file %s refused in processing: %s", file.id, exc)
             manifest, outputs = {"refused": str(exc), "reason": getattr(exc, "reason", "invalid")}, []
+        if not manifest:
+            return  # a preset or other file: nothing to derive, nothing stored
         for key, path, content_type in outputs:
             await _put(storage, key, path, content_type)
         out = work / "media.json"

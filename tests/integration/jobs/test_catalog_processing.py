@@ -74,6 +74,12 @@ async def test_uploads_are_processed_in_the_background(
         "cover": {"data": cover_png.getvalue(), "role": "cover", "content_type": "image/png", "name": "cover.png"},
         "demo": {"data": demo_wav, "role": "demo", "content_type": "audio/wav", "name": "demo.wav"},
         "pack": {"data": good, "role": "file", "content_type": "application/zip", "name": "pack.zip"},
+        "preset": {
+            "data": b"CcnK" + bytes(64),
+            "role": "file",
+            "content_type": "application/octet-stream",
+            "name": "a.fxp",
+        },
         "evil": {"data": evil, "role": "file", "content_type": "application/zip", "name": "evil.zip"},
     }
     ids = {}
@@ -83,11 +89,11 @@ async def test_uploads_are_processed_in_the_background(
         ids[label] = done.json()["file"]["id"]
 
     for _ in range(600):
-        if await Job.count().where((Job.kind == PROCESS_KIND) & (Job.status == "done")) == 4:
+        if await Job.count().where((Job.kind == PROCESS_KIND) & (Job.status == "done")) == 5:
             break
         await asyncio.sleep(0.1)
     jobs = await Job.select(Job.status, Job.last_error).where(Job.kind == PROCESS_KIND)
-    assert [j["status"] for j in jobs] == ["done"] * 4, jobs
+    assert [j["status"] for j in jobs] == ["done"] * 5, jobs
 
     storage: ObjectStorage = app.state.storage
 
@@ -105,6 +111,8 @@ async def test_uploads_are_processed_in_the_background(
     pack = await manifest(storage, ids["pack"])
     assert sorted((f["name"], f["size"]) for f in pack["files"]) == [("Pack/Bass/Sub.fxp", 204), ("Pack/README.txt", 5)]
     assert await storage.read_head(derived_key(ids["pack"], "files/Pack/README.txt"), 100) == b"enjoy"
+
+    assert await storage.list_objects(f"derived/{ids['preset']}/") == []  # nothing to derive
 
     refused = await manifest(storage, ids["evil"])
     assert refused["reason"] == "path_traversal"
