@@ -4,11 +4,12 @@ Why our own queue: none of the well-kept Python queues stores jobs in both SQLit
 PostgreSQL with async handlers. procrastinate is PostgreSQL-only (psycopg); arq and saq need
 Redis (saq's other backend is PostgreSQL only); huey has SQLite and PostgreSQL storages but runs
 synchronous handlers, pops messages without a lease (a killed consumer loses its task) and
-cannot enqueue inside our Piccolo transaction. A job table is ~300 lines here and gives us what
-the issue needs: enqueue in the caller's transaction (the job exists iff the caller's writes do),
-atomic claims (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), leases
-renewed while a job runs so a crashed worker's job runs again once its lease expires,
-exponential backoff with jitter, and dead jobs that keep their last error.
+cannot enqueue inside our Piccolo transaction. A job table and a worker, about 600 lines here,
+give us what the issue needs: enqueue in the caller's transaction (the job exists iff the
+caller's writes do), atomic claims (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, ``BEGIN
+IMMEDIATE`` on SQLite), leases renewed while a job runs so a crashed worker's job runs again
+once its lease expires, exponential backoff with jitter, and dead jobs that keep their last
+error.
 
 Delivery is at least once: a handler must be idempotent (key its outputs by the job's inputs).
 
