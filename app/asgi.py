@@ -28,6 +28,7 @@ from app.core.settings import Settings, get_settings
 from app.jobs import InProcessWorker
 from app.jobs import configure as configure_jobs
 from app.ops.controllers import HealthController, MetaController, MetricsController
+from app.ops.jobs import startup_hook as schedule_backups
 from app.ops.metrics import PROMETHEUS
 from app.payments import setup as payments
 from app.storage import make_storage
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(path="/", directories=[STATIC_DIR], html_mode=True, opt={"public": True}),
         ],
         # The job worker starts after the database opens and stops before it closes.
-        on_startup=[open_database, job_worker.start],
+        on_startup=[open_database, schedule_backups(settings), job_worker.start],
         on_shutdown=[job_worker.stop, close_database],
         on_app_init=[jwt_auth.on_app_init],
         # Request count and latency per route, for /metrics.

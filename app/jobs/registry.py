@@ -13,6 +13,8 @@ from typing import Any
 # (a domain not built yet).
 HANDLER_MODULES = [
     "app.jobs.housekeeping",
+    "app.ops.jobs",
+    "app.ops.webhooks",
     "app.catalog.processing",
     "app.payments.jobs",
     "app.catalog.media_jobs",

@@ -1,0 +1,52 @@
+"""Scheduled backups as a self-rescheduling job (ECHOEL_BACKUP_INTERVAL_HOURS; 0 is off).
+
+The schedule is slotted on wall-clock time: slot n starts at n * interval since the epoch, and
+the dedupe key names the slot, so however many app processes start, each slot runs once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+
+from app.core.settings import Settings
+from app.jobs import JobContext, enqueue, register
+from app.ops.backup import backup_root, create_backup, prune
+
+BACKUP_KIND = "ops.backup"
+log = logging.getLogger("echoel.backup")
+
+
+async def schedule_next_backup(settings: Settings, after_slot: int = 0) -> int | None:
+    """Queue the backup of the next slot (no-op when scheduled backups are off); its job id."""
+    if settings.backup_interval_hours <= 0:
+        return None
+    interval = settings.backup_interval_hours * 3600
+    slot = max(int(time.time() // interval), after_slot) + 1
+    run_at = datetime.fromtimestamp(slot * interval, UTC)
+    return await enqueue(BACKUP_KIND, {"slot": slot}, run_at=run_at, dedupe_key=f"ops.backup:{interval:g}:{slot}")
+
+
+@register(BACKUP_KIND, max_attempts=3, backoff_seconds=300.0)
+async def run_backup(job: JobContext) -> None:
+    """Write a backup, prune old ones, and queue the next slot."""
+    settings: Settings = job.state.settings
+    root = backup_root(settings)
+    # Blocking work (pg_dump, hashing, the minio SDK) stays off the event loop.
+    folder = await anyio.to_thread.run_sync(create_backup, settings, root)
+    removed = await anyio.to_thread.run_sync(prune, root, settings.backup_keep)
+    log.info("backup written to %s (%d old removed)", folder, len(removed))
+    await schedule_next_backup(settings, after_slot=int(job.payload.get("slot", 0)))
+
+
+def startup_hook(settings: Settings) -> Any:
+    """An app start-up hook that makes sure the next scheduled backup is queued."""
+
+    async def hook() -> None:
+        await schedule_next_backup(settings)
+
+    return hook
