@@ -1,0 +1,137 @@
+"""Two Chromium pages in one collaboration session: connect, chat, share a file and a preset,
+edit the shared panel, and send music-mode audio (fake microphone).
+
+Chromium runs with fake media devices; the app runs as a real process on SQLite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.conftest import new_database
+from tests.integration.collab.live import LIVE_ENV, new_room, new_user
+from tests.services.binaries import find_binary
+from tests.support import LiveApp, test_env
+
+MEDIA_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--no-first-run",
+    "--disable-background-networking",
+]
+FILE_BYTES = 100 * 1024 * 1024  # the issue's bar: a 100 MB file arrives intact
+
+CONNECTED = """() => {
+  const s = window.echoelSession;
+  return !!s && [...s.mesh.peers.values()].some((p) => p.meta.readyState === "open");
+}"""
+
+
+@pytest.fixture(scope="module")
+def session_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    folder = tmp_path_factory.mktemp("e2e-session")
+    url = new_database("sqlite", None, folder)
+    app = LiveApp(test_env(url, folder / "var", **LIVE_ENV))
+    # The signaling socket checks the page's Origin against the public URL.
+    app.env["ECHOEL_PUBLIC_URL"] = app.url
+    with app:
+        yield app
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def media_browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=find_binary("chromium"), args=MEDIA_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def signed_in_page(browser: Browser, app: LiveApp, who: dict[str, Any], errors: list[str]) -> Page:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(20_000)
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{app.url}/login.html")
+    await page.fill("#email", who["email"])
+    await page.fill("#password", who["password"])
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/account.html")
+    return page
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_two_pages_share_a_session(session_app: LiveApp, media_browser: Browser, tmp_path: Path) -> None:
+    host, guest = await new_user(session_app.url), await new_user(session_app.url)
+    room = await new_room(session_app.url, host, [guest])
+    errors: list[str] = []
+    a = await signed_in_page(media_browser, session_app, host, errors)
+    b = await signed_in_page(media_browser, session_app, guest, errors)
+    for page in (a, b):
+        await page.goto(f"{session_app.url}/session.html?id={room}")
+    for page in (a, b):
+        await expect(page.locator("#participants li")).to_have_count(2)
+        await page.wait_for_function(CONNECTED)
+    await expect(a.locator("#conn-state")).to_have_text("connected")
+
+    # Chat.
+    await a.fill("#chat-text", "ready when you are")
+    await a.press("#chat-text", "Enter")
+    await expect(b.locator("#chat-log")).to_contain_text(f"{host['handle']}: ready when you are")
+
+    # The shared panel, edited on both sides.
+    await a.fill("#bpm", "128")
+    await expect(b.locator("#bpm")).to_have_value("128")
+    await b.fill("#key", "F#m")
+    await b.fill("#notes", "bridge after 16 bars")
+    await expect(a.locator("#key")).to_have_value("F#m")
+    await expect(a.locator("#notes")).to_have_value("bridge after 16 bars")
+    await expect(a.locator("#bpm")).to_have_value("128")
+
+    # A preset shared in the session links to its listing page.
+    await b.fill("#preset-id", f"{session_app.url}/listing.html?id=lst_42")
+    await b.press("#preset-id", "Enter")
+    await expect(a.locator("a.shared-preset")).to_have_attribute("href", "/listing.html?id=lst_42")
+
+    # A 100 MB file, checksum verified by the receiving page against ours.
+    source = tmp_path / "stems.zip"
+    with source.open("wb") as f:
+        for _ in range(FILE_BYTES // (4 * 1024 * 1024)):
+            f.write(os.urandom(4 * 1024 * 1024))
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    await a.set_input_files("#file-input", str(source))
+    received = b.locator("a.received-file")
+    await expect(received).to_have_attribute("data-sha256", digest, timeout=180_000)
+    await expect(received).to_have_text("stems.zip")
+    await expect(a.locator("#transfers .sent-file")).to_have_count(1, timeout=30_000)
+
+    # Music-mode audio from the fake microphone: filters off, stereo Opus at 256 kb/s negotiated.
+    for page in (a, b):
+        await page.click("#audio-btn")
+    await b.wait_for_function(
+        "() => { const a = document.querySelector('#remote-audio audio'); return a && a.srcObject"
+        " && a.srcObject.getAudioTracks().length > 0; }"
+    )
+    settings = await a.evaluate("() => window.echoelSession.mesh.stream.getAudioTracks()[0].getSettings()")
+    assert settings.get("echoCancellation") is False and settings.get("autoGainControl") is False
+    sdp = await b.evaluate("() => [...window.echoelSession.mesh.peers.values()][0].pc.remoteDescription.sdp")
+    assert "stereo=1" in sdp and "sprop-stereo=1" in sdp and "maxaveragebitrate=256000" in sdp
+    await a.click("#mute-btn")
+    assert await a.evaluate("() => window.echoelSession.mesh.stream.getAudioTracks()[0].enabled") is False
+
+    # The guest leaves; the host sees it.
+    await b.close()
+    await expect(a.locator("#participants li")).to_have_count(1)
+    assert not errors, errors
