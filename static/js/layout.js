@@ -19,6 +19,7 @@ export const NAV = [
   { href: "/", label: "Home" },
   { href: "/dashboard.html", label: "Dashboard", roles: ["creator", "admin"], match: "/listing-edit" },
   { href: "/library.html", label: "Library", when: "signed-in" },
+  { href: "/session.html", label: "Sessions", when: "signed-in" },
   { href: "/account.html", label: "Account", when: "signed-in" },
 ];
 
