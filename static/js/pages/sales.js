@@ -1,0 +1,85 @@
+/** A creator's sales: totals, balance, and a bar chart (SVG) of the last 30 days per currency. */
+
+import { api, describeError } from "../api.js";
+import { flash, mountLayout } from "../layout.js";
+import { money } from "../payments/cart.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const account = await mountLayout();
+document.getElementById("loading").hidden = true;
+
+function figure(label, value) {
+  const box = document.createElement("div");
+  box.className = "figure";
+  const strong = document.createElement("strong");
+  strong.textContent = value;
+  box.append(strong, label);
+  return box;
+}
+
+/** Bars of each day's gross; each bar's title gives the day and figures (for screen readers too). */
+function chart(days, currency) {
+  const width = 600;
+  const height = 160;
+  const top = Math.max(1, ...days.map((d) => d.gross));
+  const step = width / days.length;
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `Sales per day in ${currency}, last ${days.length} days`);
+  days.forEach((d, i) => {
+    const h = Math.max(0, (d.gross / top) * (height - 10));
+    const rect = document.createElementNS(SVG, "rect");
+    rect.setAttribute("x", String(i * step + 1));
+    rect.setAttribute("y", String(height - h));
+    rect.setAttribute("width", String(Math.max(1, step - 2)));
+    rect.setAttribute("height", String(h));
+    const title = document.createElementNS(SVG, "title");
+    title.textContent = `${d.day}: ${d.count} sales, ${money(d.gross, currency)} gross, ${money(d.net, currency)} net`;
+    rect.append(title);
+    svg.append(rect);
+  });
+  return svg;
+}
+
+if (!account) {
+  window.location.assign(`/login.html?next=${encodeURIComponent("/sales.html")}`);
+} else {
+  try {
+    const summaries = await api("/api/v1/sales");
+    const sections = summaries.map((s) => {
+      const section = document.createElement("section");
+      section.className = "card";
+      const h2 = document.createElement("h2");
+      h2.textContent = s.currency;
+      const figures = document.createElement("div");
+      figures.className = "figures";
+      figures.append(
+        figure("gross", money(s.gross, s.currency)),
+        figure("Stripe fees", money(s.fee, s.currency)),
+        figure("commission", money(s.commission, s.currency)),
+        figure("refunds", money(s.refunds, s.currency)),
+        figure("balance to be paid", money(s.balance, s.currency)),
+        figure("held (disputes)", money(s.held, s.currency)),
+      );
+      section.append(h2, figures, chart(s.days, s.currency));
+      return section;
+    });
+    document.getElementById("currencies").replaceChildren(...sections);
+    document.getElementById("empty").hidden = sections.length > 0;
+  } catch (err) {
+    flash(describeError(err));
+  }
+  document.getElementById("connect-card").hidden = false;
+  document.getElementById("connect").addEventListener("click", async () => {
+    const box = document.getElementById("connect-error");
+    box.hidden = true;
+    try {
+      window.location.assign((await api("/api/v1/payouts/connect", { method: "POST" })).url);
+    } catch (err) {
+      box.textContent = describeError(err);
+      box.hidden = false;
+    }
+  });
+}

@@ -1,0 +1,102 @@
+"""Buying a listing in headless Chromium against stripe-mock.
+
+Stripe's hosted Checkout page is Stripe's own, so the test stands in for it: the browser's
+request for it is answered with a redirect to our success URL carrying the session id, exactly
+as Stripe sends the buyer back. The success page then confirms the session with stripe-mock.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from piccolo.querystring import QueryString
+from playwright.async_api import Page, Route, expect
+
+from app.core.db import make_engine
+from tests.conftest import new_database
+from tests.e2e.conftest import screenshot
+from tests.e2e.test_catalog_flow import account, log_in
+from tests.integration.catalog.helpers import listing, upload
+from tests.integration.payments.conftest import stripe_env
+from tests.integration.payments.stripe_server import PaidStripeMock
+from tests.support import LiveApp, test_env
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+
+@pytest.fixture(scope="module")
+def stripe_server() -> Iterator[PaidStripeMock]:
+    with PaidStripeMock() as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def shop(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, stripe_server: PaidStripeMock
+) -> Iterator[tuple[LiveApp, str]]:
+    server = request.getfixturevalue("postgres") if request.param == "postgres" else None
+    folder = tmp_path_factory.mktemp(f"shop-{request.param}")
+    url = new_database(request.param, server, folder)
+    app = LiveApp(test_env(url, folder / "var", **stripe_env(stripe_server)))
+    # Stripe sends the buyer back to public_url: the app's own address here.
+    app.env["ECHOEL_PUBLIC_URL"] = app.url
+    with app:
+        yield app, url
+
+
+async def latest_session(db_url: str) -> str:
+    engine = make_engine(db_url)
+    rows = await engine.run_querystring(
+        QueryString(
+            "SELECT stripe_session_id FROM orders WHERE stripe_session_id IS NOT NULL ORDER BY created_at DESC LIMIT 1"
+        )
+    )
+    return str(rows[0]["stripe_session_id"])
+
+
+async def test_buy_a_listing_and_find_it_in_the_library(shop: tuple[LiveApp, str], page: Page) -> None:
+    app, db_url = shop
+    creator = await account(app.url, creator=True)
+    buyer = await account(app.url)
+    title = f"Glass Pads {uuid.uuid4().hex[:6]}"
+    async with httpx.AsyncClient(base_url=app.url, timeout=30) as client:
+        r = await client.post("/api/v1/auth/login", json={"email": creator["email"], "password": creator["password"]})
+        h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        item = await listing(client, h, title=title, price_kind="pwyw", price_amount=900, pwyw_minimum=500)
+        done = await upload(client, client, h, item["id"], b"pads " + uuid.uuid4().bytes, name="pads.fxb")
+        assert done.status_code == 200, done.text
+        r = await client.post(f"/api/v1/listings/{item['id']}/status", json={"status": "published"}, headers=h)
+        assert r.status_code == 200, r.text
+
+    async def stripe_checkout(route: Route) -> None:
+        # What Stripe does once the buyer has paid: send them to our success URL.
+        target = f"{app.url}/checkout/success.html?session_id={await latest_session(db_url)}"
+        html = f'<!doctype html><meta http-equiv="refresh" content="0;url={target}"><p>Stripe Checkout</p>'
+        await route.fulfill(status=200, content_type="text/html", body=html)
+
+    await page.route(re.compile(r"^https://checkout\.stripe\.com/.*"), stripe_checkout)
+    await log_in(page, app.url, buyer)
+    await page.goto(f"{app.url}/cart.html?add={item['id']}&ref={creator['handle']}")
+    price = page.get_by_label(re.compile(f"Your price for {title}"))
+    await expect(price).to_have_value("9")
+    await price.fill("4")  # below the creator's minimum of 5.00
+    await price.dispatch_event("change")
+    await page.get_by_role("button", name="Check out").click()
+    # The page refuses it before the server would (the input's minimum is the creator's).
+    await expect(page.get_by_role("alert")).to_contain_text("Fix the highlighted field")
+    await price.fill("6.50")
+    await price.dispatch_event("change")
+    await page.get_by_role("button", name="Check out").click()
+
+    await expect(page).to_have_url(re.compile(r"/checkout/success\.html\?session_id="))
+    await expect(page.get_by_text("Your files are in your library")).to_be_visible(timeout=20_000)
+    await screenshot(page, "checkout-success")
+    await page.get_by_role("link", name="Go to your library").click()
+    await expect(page.get_by_text(title)).to_be_visible()
+    await page.goto(f"{app.url}/orders.html")
+    await expect(page.locator("#orders")).to_contain_text("paid")
+    await expect(page.locator("#orders")).to_contain_text(title)
