@@ -1,0 +1,109 @@
+"""Edge benchmark: the app behind the repo's real nginx config (rendered for local ports).
+
+Run: ``uv run python scripts/bench/edge.py [--seconds 8]``. Starts a fresh SQLite database, the
+app (``echoel run``, 2 workers) and nginx, then prints side by side in one run:
+
+1. requests/s of a cached public GET (a creator storefront, served from nginx's proxy cache)
+   vs nginx serving a static file of exactly the same size: the goal is a ratio >= 0.8, i.e.
+   the cache costs little more than sendfile;
+2. the same public GET uncached (an authenticated request bypasses the cache) at 200 concurrent
+   connections through nginx: p50/p99 latency and requests/s, next to the app reached directly.
+
+Nothing here asserts: it prints figures for the issue note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.integration.edge.stack import EdgeNginx  # noqa: E402
+from tests.services.binaries import free_port  # noqa: E402
+from tests.support import LiveApp, run_cli, test_env  # noqa: E402
+
+
+def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] | None = None) -> dict[str, float]:
+    """requests/s and latency percentiles (ms) from ``wrk --latency`` (2 threads)."""
+    argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for key, value in (headers or {}).items():
+        argv += ["-H", f"{key}: {value}"]
+    out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        print(f"   warning, wrk saw errors against {url}:\n{out}")
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])}  # type: ignore[index]
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    for pct in ("50", "99"):
+        found = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+        result[f"p{pct}"] = float(found[1]) * units[found[2]] if found else float("nan")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        env = test_env(
+            f"sqlite:///{folder / 'bench.db'}",
+            folder / "var",
+            ECHOEL_AUTH_REQUESTS_PER_MINUTE="100000",
+            ECHOEL_LOG_LEVEL="error",
+        )
+        assert run_cli(["migrate"], env).returncode == 0
+        made = run_cli(
+            ["create-admin", "--email", "bench@example.com", "--handle", "bench", "--password-stdin"],
+            env,
+            "bench password 1",
+        )
+        assert made.returncode == 0, made.stderr
+        app_port = free_port()
+        nginx = EdgeNginx(folder / "nginx", app_port, NGINX_ACCESS_LOG="/dev/null", NGINX_AUTH_RATE="100000r/m")
+        app = LiveApp(env, workers=2)
+        app.port, app.url = app_port, f"http://127.0.0.1:{app_port}"
+        with app, nginx:
+            path = "/api/v1/creators/bench"
+            probe = httpx.get(nginx.url + path)
+            if probe.status_code != 200 or "public" not in probe.headers.get("cache-control", ""):
+                path = "/api/v1/meta"  # no public storefront here: the other public cached GET
+                probe = httpx.get(nginx.url + path)
+            body = httpx.get(nginx.url + path).content
+            (nginx.static_root / "same-size.json").write_bytes(b"x" * len(body))
+            assert httpx.get(nginx.url + path).headers.get("x-cache-status") == "HIT", "not cached"
+            token = httpx.post(
+                f"{app.url}/api/v1/auth/login", json={"email": "bench@example.com", "password": "bench password 1"}
+            ).json()["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            assert httpx.get(nginx.url + path, headers=auth).headers.get("x-cache-status") == "BYPASS"
+
+            print(f"edge benchmark: {path} ({len(body)} bytes), nginx {nginx.url}, app {app.url} (2 workers)\n")
+            cached = wrk(nginx.url + path, args.seconds, 64)
+            static = wrk(nginx.url + "/same-size.json", args.seconds, 64)
+            uncached = wrk(nginx.url + path, args.seconds, 200, auth)
+            direct = wrk(app.url + path, args.seconds, 200, auth)
+
+    ratio = cached["rps"] / static["rps"]
+    print(f"{'measure':<52}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    rows = [
+        ("cached public GET via nginx (64 conns)", cached),
+        ("static file of the same size via nginx (64 conns)", static),
+        ("uncached GET via nginx (200 conns)", uncached),
+        ("uncached GET straight to the app (200 conns)", direct),
+    ]
+    for label, r in rows:
+        print(f"{label:<52}{r['rps']:>10,.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}")
+    print(f"\ncached / static ratio: {ratio:.2f}  (goal >= 0.8: {'met' if ratio >= 0.8 else 'NOT met'})")
+    print(f"nginx overhead on uncached p99: {uncached['p99'] - direct['p99']:+.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
