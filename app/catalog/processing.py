@@ -31,10 +31,17 @@ async def schedule_processing(file: ListingFile) -> None:
     )
 
 
+_scheduled_slot = 0
+
+
 async def schedule_cleanup() -> None:
     """Queue the clean-up for the next 6-hour slot (deduplicated by slot, however many callers)."""
+    global _scheduled_slot  # noqa: PLW0603 - a per-process memo, so presigning stays one insert lighter
     slot = (int(time.time()) // CLEANUP_EVERY_SECONDS + 1) * CLEANUP_EVERY_SECONDS
+    if slot == _scheduled_slot:
+        return
     await enqueue(CLEANUP_KIND, {}, run_at=datetime.fromtimestamp(slot, UTC), dedupe_key=f"{CLEANUP_KIND}:{slot}")
+    _scheduled_slot = slot
 
 
 @register(CLEANUP_KIND, max_attempts=3)

@@ -13,6 +13,8 @@ import unicodedata
 import uuid
 from datetime import timedelta
 
+from piccolo.query.functions.aggregate import Sum
+
 from app.accounts.tables import User
 from app.catalog import magic
 from app.catalog.processing import schedule_cleanup, schedule_processing
@@ -42,17 +44,13 @@ def safe_name(name: str) -> str:
 
 async def used_bytes(user: User) -> int:
     """Bytes of ``user``'s ready files plus uploads still pending (they may yet arrive)."""
-    listings = [r["id"] for r in await Listing.select(Listing.id).where(Listing.creator == user.id)]
-    files = 0
-    if listings:
-        rows = await ListingFile.select(ListingFile.size).where(
-            ListingFile.listing.is_in(listings), ListingFile.status == "ready"
-        )
-        files = sum(r["size"] for r in rows)
-    pending = await Upload.select(Upload.size).where(
+    files = await ListingFile.select(Sum(ListingFile.size)).where(
+        ListingFile.listing.creator == user.id, ListingFile.status == "ready"
+    )
+    pending = await Upload.select(Sum(Upload.size)).where(
         Upload.user == user.id, Upload.state.is_in(["pending", "verifying"])
     )
-    return int(files + sum(r["size"] for r in pending))
+    return int(files[0]["sum"] or 0) + int(pending[0]["sum"] or 0)
 
 
 class UploadService:

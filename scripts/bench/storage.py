@@ -1,0 +1,228 @@
+"""Storage benchmark: presigned uploads/downloads vs the minio SDK, and the presign endpoint's cost.
+
+Run: ``uv run python scripts/bench/storage.py [--size-mib 1024]``. Starts its own MinIO, a fresh
+SQLite database and the app (``echoel run`` on S3 storage), then prints, side by side in one run:
+
+1. a file uploaded through the presigned multipart flow (POST /api/v1/uploads, parts PUT straight
+   to MinIO, POST .../complete) vs the minio SDK's ``fput_object`` of the same file, with the same
+   part size and parallelism; plus the app process's CPU seconds and RSS growth over the flow;
+2. requests/s of the presign endpoint vs a plain authenticated JSON endpoint (GET
+   /api/v1/account/), both under wrk; plus CPU µs per signed URL, measured in-process;
+3. the file downloaded through the presigned URL the app hands out vs the SDK's ``get_object``.
+
+Nothing here asserts: it prints figures for the issue note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import urllib3
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.services.minio import MinioServer  # noqa: E402
+from tests.support import LiveApp, run_cli, test_env  # noqa: E402
+
+MiB = 1024 * 1024
+PART = 64 * MiB
+PARALLEL = 3  # the minio SDK's default for fput_object
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def make_file(path: Path, size: int) -> None:
+    with path.open("wb") as f:
+        left = size
+        while left:
+            chunk = os.urandom(min(8 * MiB, left))
+            f.write(chunk)
+            left -= len(chunk)
+
+
+# urllib3, the HTTP client the minio SDK itself uses: the comparison is of the paths, not the clients.
+POOL = urllib3.PoolManager(maxsize=PARALLEL)
+
+
+def put_part(url: str, path: Path, offset: int, length: int) -> None:
+    with path.open("rb") as f:
+        f.seek(offset)
+        data = f.read(length)
+    r = POOL.request("PUT", url, body=data, timeout=300)
+    assert r.status == 200, r.data
+
+
+def wrk(url: str, seconds: int, headers: dict[str, str], body: str | None = None) -> float:
+    """Requests/s from wrk (2 threads, 16 connections)."""
+    script = None
+    if body is not None:
+        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115
+        script.write(f'wrk.method = "POST"\nwrk.body = [[{body}]]\nwrk.headers["Content-Type"] = "application/json"\n')
+        script.close()
+    argv = ["wrk", "-t2", "-c16", f"-d{seconds}s"]
+    for k, v in headers.items():
+        argv += ["-H", f"{k}: {v}"]
+    if script:
+        argv += ["-s", script.name]
+    out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+    non2xx = next((line for line in out.splitlines() if "Non-2xx" in line), "")
+    if non2xx:
+        print(f"   warning: {non2xx.strip()}")
+    return float(next(line for line in out.splitlines() if line.startswith("Requests/sec")).split()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--seconds", type=int, default=8)
+    args = parser.parse_args()
+    size = args.size_mib * MiB
+
+    with tempfile.TemporaryDirectory() as tmp, MinioServer() as minio:
+        from minio import Minio
+
+        folder = Path(tmp)
+        db_url = f"sqlite:///{folder / 'bench.db'}"
+        env = test_env(
+            db_url,
+            folder / "var",
+            ECHOEL_STORAGE="s3",
+            ECHOEL_S3_ENDPOINT=minio.endpoint,
+            ECHOEL_S3_ACCESS_KEY=minio.access_key,
+            ECHOEL_S3_SECRET_KEY=minio.secret_key,
+            ECHOEL_S3_BUCKET="bench",
+            ECHOEL_UPLOAD_QUOTA_BYTES=str(1024 * 1024 * MiB),
+            ECHOEL_AUTH_REQUESTS_PER_MINUTE="100000",
+        )
+        assert run_cli(["migrate"], env).returncode == 0
+        sdk = Minio(minio.endpoint, access_key=minio.access_key, secret_key=minio.secret_key, secure=False)
+        source = folder / "blob.bin"
+        print(f"making a {args.size_mib} MiB file of random bytes …", flush=True)
+        make_file(source, size)
+
+        with LiveApp(env) as app, httpx.Client(base_url=app.url, timeout=300) as api:
+            pid = app.process.pid  # type: ignore[union-attr]
+            me = {"email": f"b{uuid.uuid4().hex[:8]}@example.com", "handle": f"b{uuid.uuid4().hex[:8]}",
+                  "password": "correct horse battery staple"}  # fmt: skip
+            api.post("/api/v1/auth/signup", json=me).raise_for_status()
+            login = {"email": me["email"], "password": me["password"], "refresh_in_body": True}
+            token = api.post("/api/v1/auth/login", json=login).json()["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            api.post("/api/v1/account/creator", headers=auth).raise_for_status()
+            token = api.post("/api/v1/auth/login", json=login).json()["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            listing = api.post("/api/v1/listings", json={"kind": "sample_pack", "title": "Bench"}, headers=auth).json()
+
+            # 1. Upload: presigned multipart through the app vs the SDK straight to MinIO.
+            sdk_start = time.perf_counter()
+            sdk.fput_object("bench", "direct/blob.bin", str(source), part_size=PART, num_parallel_uploads=PARALLEL)
+            sdk_s = time.perf_counter() - sdk_start
+
+            cpu0, rss0 = cpu_seconds(pid), rss_bytes(pid)
+            start = time.perf_counter()
+            body = {"listing_id": listing["id"], "version": "1.0", "file_name": "blob.bin", "size": size,
+                    "content_type": "application/octet-stream"}  # fmt: skip
+            out = api.post("/api/v1/uploads", json=body, headers=auth).json()
+            with ThreadPoolExecutor(PARALLEL) as pool:
+                jobs = [
+                    pool.submit(put_part, p["url"], source, (p["number"] - 1) * out["part_size"], out["part_size"])
+                    for p in out["parts"]
+                ]
+                for job in jobs:
+                    job.result()
+            done = api.post(f"/api/v1/uploads/{out['id']}/complete", headers=auth)
+            done.raise_for_status()
+            presigned_s = time.perf_counter() - start
+            cpu_used, rss_growth = cpu_seconds(pid) - cpu0, rss_bytes(pid) - rss0
+
+            # 3. Download: the presigned URL the app hands out vs the SDK.
+            file_id = done.json()["file"]["id"]
+            start = time.perf_counter()
+            response = sdk.get_object("bench", "direct/blob.bin")
+            got = sum(len(c) for c in response.stream(MiB))
+            response.close()
+            response.release_conn()
+            sdk_dl_s = time.perf_counter() - start
+            assert got == size
+            start = time.perf_counter()
+            url = api.get(f"/api/v1/listings/{listing['id']}/files/{file_id}/download", headers=auth).json()["url"]
+            r = POOL.request("GET", url, preload_content=False, timeout=300)
+            got = sum(len(c) for c in r.stream(MiB))
+            r.release_conn()
+            presigned_dl_s = time.perf_counter() - start
+            assert got == size
+
+            # 2. The presign endpoint vs a plain authenticated JSON endpoint, under wrk.
+            small = (
+                f'{{"listing_id": "{listing["id"]}", "version": "1.0", "file_name": "p.fxp", "size": 1000, '
+                f'"content_type": "application/octet-stream"}}'
+            )
+            plain_rps = wrk(f"{app.url}/api/v1/account/", args.seconds, auth)
+            presign_rps = wrk(f"{app.url}/api/v1/uploads", args.seconds, auth, body=small)
+
+        # CPU per signed URL, in this process (signing is pure CPU: no I/O once the region is set).
+        from app.storage.s3 import S3Storage
+        from tests.support import test_settings
+
+        storage = S3Storage.from_settings(
+            test_settings(db_url, folder / "var", **{k: v for k, v in env.items() if k.startswith("ECHOEL_S3")})
+        )
+        n = 2000
+        timings = {}
+        for name, fn in {
+            "POST policy": lambda: storage.presign_post(
+                "listings/a/1.0/b/c.bin", "application/zip", MiB, timedelta(hours=1)
+            ),
+            "part PUT URL": lambda: storage.presign_part("listings/a/1.0/b/c.bin", "upload-id", 7, timedelta(hours=1)),
+            "download GET URL": lambda: storage.presign_get("listings/a/1.0/b/c.bin", "Pads.zip", timedelta(minutes=5)),
+        }.items():
+            fn()
+            t0 = time.process_time()
+            for _ in range(n):
+                fn()
+            timings[name] = (time.process_time() - t0) / n * 1e6
+
+    gib = size / (1024 * MiB)
+    print(f"\n== upload of {args.size_mib} MiB ({len(out['parts'])} parts of {PART // MiB} MiB, {PARALLEL} at once) ==")
+    print(f"  minio SDK fput_object       {sdk_s:7.2f} s  {gib / sdk_s * 1024:7.1f} MiB/s")
+    print(f"  presigned multipart via app {presigned_s:7.2f} s  {gib / presigned_s * 1024:7.1f} MiB/s")
+    print(f"  ratio (presigned / SDK throughput) {sdk_s / presigned_s:.2f}   (goal >= 0.8)")
+    print(
+        f"  app process during the flow: {cpu_used:.2f} s CPU (goal <= 1), RSS {rss_growth / MiB:+.1f} MiB (goal <= 5)"
+    )
+    print("\n== presign endpoint vs plain JSON endpoint (wrk, 16 connections) ==")
+    print(f"  GET /api/v1/account/   {plain_rps:8.0f} req/s")
+    print(f"  POST /api/v1/uploads   {presign_rps:8.0f} req/s")
+    print(f"  ratio {presign_rps / plain_rps:.2f}   (goal >= 0.5)")
+    for name, us in timings.items():
+        print(f"  CPU per {name:<16} {us:6.1f} µs   (goal <= 50)")
+    print(f"\n== download of {args.size_mib} MiB ==")
+    print(f"  minio SDK get_object        {sdk_dl_s:7.2f} s  {gib / sdk_dl_s * 1024:7.1f} MiB/s")
+    print(f"  presigned URL from the app  {presigned_dl_s:7.2f} s  {gib / presigned_dl_s * 1024:7.1f} MiB/s")
+    print(f"  ratio (presigned / SDK throughput) {sdk_dl_s / presigned_dl_s:.2f}   (goal >= 0.9)")
+
+
+if __name__ == "__main__":
+    main()
