@@ -19,6 +19,9 @@ export const NAV = [
   { href: "/", label: "Home" },
   { href: "/dashboard.html", label: "Dashboard", roles: ["creator", "admin"], match: "/listing-edit" },
   { href: "/library.html", label: "Library", when: "signed-in" },
+  { href: "/cart.html", label: "Cart", when: "signed-in", match: "/checkout/" },
+  { href: "/orders.html", label: "Orders", when: "signed-in" },
+  { href: "/sales.html", label: "Sales", roles: ["creator", "admin"] },
   { href: "/session.html", label: "Sessions", when: "signed-in" },
   { href: "/account.html", label: "Account", when: "signed-in" },
 ];
