@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
+
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from app.accounts.auth import derive_key
 from app.accounts.tables import User
@@ -23,6 +26,25 @@ BAD_INVITE = "This invite is not valid: it may have expired or been revoked."
 
 # Called with (session id, user id) when someone is removed, so their sockets are closed.
 KickHook = Callable[[uuid.UUID, uuid.UUID], Awaitable[None]]
+
+
+def _write_transaction() -> Any:
+    """A transaction that takes the write lock up front on SQLite (BEGIN IMMEDIATE).
+
+    A deferred SQLite transaction whose lock upgrade meets another writer fails at once with
+    "database is locked" instead of waiting; an immediate one waits its turn.
+    """
+    engine = CollabSession._meta.db
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+async def _lock_room(room_id: uuid.UUID) -> None:
+    # PostgreSQL: concurrent joins of one room queue here, so the participant cap holds.
+    # (SQLite's immediate transaction already serialises every writer.)
+    if not isinstance(CollabSession._meta.db, SQLiteEngine):
+        await CollabSession.raw("SELECT id FROM collab_sessions WHERE id = {} FOR UPDATE", room_id)
 
 
 def _split(value: str) -> list[str]:
@@ -108,7 +130,7 @@ class SessionService:
             expires_at=t + data.expires_in_minutes * 60,
             created_at=t,
         )
-        async with CollabSession._meta.db.transaction():
+        async with _write_transaction():
             await room.save()
             await SessionMember.insert(
                 SessionMember(
@@ -183,10 +205,21 @@ class SessionService:
         room = await CollabSession.objects().where(CollabSession.id == invite.session).first()
         if room is None or room.expires_at <= t:
             raise Forbidden(BAD_INVITE)
+        async with _write_transaction():
+            await _lock_room(room.id)
+            # Read again under the lock: the host may have locked the room a moment ago.
+            fresh = await CollabSession.objects().where(CollabSession.id == room.id).first()
+            await self._admit(fresh or room, invite, user, allow_readmit=allow_readmit, t=t)
+        return await self._view(room)
+
+    async def _admit(
+        self, room: CollabSession, invite: SessionInvite, user: User, *, allow_readmit: bool, t: int
+    ) -> None:
+        """Add ``user`` to ``room`` (inside the caller's transaction) unless a rule forbids it."""
         key = f"{room.id}:{user.id}"
         existing = await SessionMember.objects().where(SessionMember.member_key == key).first()
         if existing is not None and existing.removed_at is None:
-            return await self._view(room)  # joining twice is harmless
+            return  # joining twice is harmless
         if room.locked:
             raise Forbidden("The host has locked this session.")
         if existing is not None and not allow_readmit:
@@ -205,7 +238,6 @@ class SessionService:
                 if not await SessionMember.exists().where(SessionMember.member_key == key):
                     raise
         await SessionInvite.update({SessionInvite.uses: SessionInvite.uses + 1}).where(SessionInvite.id == invite.id)
-        return await self._view(room)
 
     async def remove(self, session_id: uuid.UUID, user: User, member_id: uuid.UUID) -> None:
         room = await self._host_room(session_id, user)

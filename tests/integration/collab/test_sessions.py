@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 import uuid
@@ -115,3 +116,19 @@ async def test_lock_full_and_remove(client: httpx.AsyncClient) -> None:
     assert (await client.post(f"/api/v1/sessions/{room['id']}/join", headers=a["headers"])).status_code == 200
     # Without a handle invite, joining by id is refused.
     assert (await client.post(f"/api/v1/sessions/{room['id']}/join", headers=c["headers"])).status_code == 403
+
+
+async def test_concurrent_joins_respect_the_cap(client: httpx.AsyncClient) -> None:
+    host = await user(client)
+    guests = [await user(client) for _ in range(6)]
+    room = await open_session(client, host, max_participants=3)
+    invite = await link_invite(client, host, room["id"])
+    results = await asyncio.gather(*(join(client, g, invite["token"]) for g in guests))
+    assert sorted(r.status_code for r in results) == [200, 200, 409, 409, 409, 409]
+    members = (await client.get(f"/api/v1/sessions/{room['id']}", headers=host["headers"])).json()["members"]
+    assert len(members) == 3
+    # Sessions opened at the same moment all land (SQLite writers wait for the lock instead of failing).
+    opened = await asyncio.gather(
+        *(client.post("/api/v1/sessions", json={"title": "x"}, headers=g["headers"]) for g in guests)
+    )
+    assert [r.status_code for r in opened] == [201] * 6
