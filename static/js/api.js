@@ -86,7 +86,10 @@ function readCookie(name) {
 }
 
 async function csrfToken({ fresh = false } = {}) {
-  if (fresh) document.cookie = `${CSRF_COOKIE}=; Max-Age=0; Path=/; Secure; SameSite=Strict`;
+  if (fresh) {
+    const secure = window.isSecureContext ? "; Secure" : "";
+    document.cookie = `${CSRF_COOKIE}=; Max-Age=0; Path=/; SameSite=Strict${secure}`;
+  }
   let token = readCookie(CSRF_COOKIE);
   if (!token) {
     await send("/api/v1/auth/csrf", { method: "GET" });

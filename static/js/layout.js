@@ -85,11 +85,16 @@ function accountArea(account) {
     el(
       "a",
       { class: "account-chip", href: "/account.html", title: "Your account" },
-      el("span", { class: "avatar", "aria-hidden": "true" }, (account.display_name || account.handle)[0].toUpperCase()),
+      el("span", { class: "avatar", "aria-hidden": "true" }, initial(account)),
       el("span", { class: "account-handle" }, `@${account.handle}`),
     ),
     out,
   );
+}
+
+/** The first character (not UTF-16 unit: emoji stay whole) of the name, for avatars. */
+export function initial(account) {
+  return Array.from(account.display_name || account.handle)[0].toUpperCase();
 }
 
 function loginHref() {
@@ -112,14 +117,21 @@ function renderHeader(header, account) {
     el("nav", { "aria-label": "Main" }, navList(account)),
     accountArea(account),
   );
-  toggle.addEventListener("click", () => {
-    const open = toggle.getAttribute("aria-expanded") !== "true";
+  const setOpen = (open) => {
     toggle.setAttribute("aria-expanded", String(open));
     header.classList.toggle("menu-open", open);
+  };
+  toggle.addEventListener("click", () => setOpen(toggle.getAttribute("aria-expanded") !== "true"));
+  menu.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && header.classList.contains("menu-open")) {
+      setOpen(false);
+      toggle.focus();
+    }
   });
   const logo = el("a", { class: "logo", href: "/" }, el("img", { src: "/img/logo.svg", alt: "", width: "28", height: "28" }), "Echoel");
   header.classList.remove("menu-open");
-  header.replaceChildren(el("div", { class: "container header-inner" }, logo, toggle, menu));
+  const skip = el("a", { class: "skip-link", href: "#main" }, "Skip to content");
+  header.replaceChildren(skip, el("div", { class: "container header-inner" }, logo, toggle, menu));
 }
 
 function renderFooter(footer) {

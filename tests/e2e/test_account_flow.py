@@ -264,3 +264,17 @@ async def test_busy_refresh_keeps_the_page_and_says_why(tmp_path: Path, page: Pa
             re.compile(r"^Could not restore your session: Too many attempts\. Wait \d+ seconds?, then retry\.$")
         )
         await expect(page).to_have_url(re.compile(r"/account\.html$"))
+
+
+async def test_stale_csrf_cookie_is_replaced(live_app: LiveApp, page: Page) -> None:
+    """A CSRF cookie the server no longer accepts (e.g. after a key change) costs one retry, not the session."""
+    me = identity()
+    await signup_via_api(live_app.url, me)
+    await log_in(page, live_app.url, me)
+    await page.context.add_cookies(
+        [{"name": "echoel_csrf", "value": "stale", "url": f"{live_app.url}/", "secure": True, "sameSite": "Strict"}]
+    )
+    await page.reload()
+    await expect(page.locator("#account-handle")).to_have_text(f"@{me['handle']}")
+    csrf = next(c["value"] for c in await page.context.cookies() if c["name"] == "echoel_csrf")
+    assert csrf != "stale"

@@ -2,13 +2,13 @@
 
 import { ApiError, adoptSession, api, describeError, logout, logoutEverywhere, sessionRestoreError, updateAccount } from "../api.js";
 import { bindForm, passwordToggles, setStatus } from "../forms.js";
-import { mountLayout } from "../layout.js";
+import { initial, mountLayout } from "../layout.js";
 
 const ROLE_NAMES = { member: "Member", creator: "Creator", admin: "Admin" };
 
 function show(account) {
   const text = {
-    initial: (account.display_name || account.handle)[0].toUpperCase(),
+    initial: initial(account),
     display_name: account.display_name || account.handle,
     handle: `@${account.handle}`,
     email: account.email,
