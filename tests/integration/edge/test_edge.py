@@ -100,3 +100,12 @@ async def test_websocket_upgrade_reaches_the_signaling_socket(edge: Edge) -> Non
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await socket.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+def test_api_reference_pages_get_their_own_csp(edge: Edge) -> None:
+    docs = httpx.get(f"{edge.url}/api/schema/docs")
+    assert docs.status_code == 200
+    assert "https://cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+    assert_security_headers(docs)
+    # Everywhere else the strict policy stands.
+    assert "cdn.jsdelivr.net" not in httpx.get(f"{edge.url}/api/v1/meta").headers["content-security-policy"]
