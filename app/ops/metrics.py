@@ -31,15 +31,28 @@ PROMETHEUS = PrometheusConfig(
     buckets=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
 )
 
-WEBSOCKET_CONNECTIONS = Gauge("echoel_websocket_connections", "Open websocket connections in this process", ["kind"])
-JOBS = Gauge("echoel_jobs", "Background jobs by state (ready, scheduled, running, dead)", ["state"])
-JOBS_LAG = Gauge("echoel_jobs_lag_seconds", "Seconds the oldest due job has waited past its run time")
+# multiprocess_mode matters only with several uvicorn workers (PROMETHEUS_MULTIPROC_DIR set):
+# connections add up over live workers; values read from a shared source keep the latest.
+WEBSOCKET_CONNECTIONS = Gauge(
+    "echoel_websocket_connections", "Open websocket connections", ["kind"], multiprocess_mode="livesum"
+)
+JOBS = Gauge(
+    "echoel_jobs",
+    "Background jobs by state (ready, scheduled, running, dead)",
+    ["state"],
+    multiprocess_mode="mostrecent",
+)
+JOBS_LAG = Gauge(
+    "echoel_jobs_lag_seconds", "Seconds the oldest due job has waited past its run time", multiprocess_mode="mostrecent"
+)
 TORRENT_HTTP_BYTES = Counter("echoel_torrent_http_bytes", "Pack bytes sent over the HTTP web seed")
 TORRENT_P2P_BYTES = Gauge(
-    "echoel_torrent_p2p_bytes", "Pack payload bytes the seeder has uploaded to BitTorrent peers (seeder total)"
+    "echoel_torrent_p2p_bytes",
+    "Pack payload bytes the seeder has uploaded to BitTorrent peers (seeder total)",
+    multiprocess_mode="mostrecent",
 )
-SEEDER_PEERS = Gauge("echoel_seeder_peers", "Peers connected to the seeder")
-SEEDER_TORRENTS = Gauge("echoel_seeder_torrents", "Torrents the seeder serves")
+SEEDER_PEERS = Gauge("echoel_seeder_peers", "Peers connected to the seeder", multiprocess_mode="mostrecent")
+SEEDER_TORRENTS = Gauge("echoel_seeder_torrents", "Torrents the seeder serves", multiprocess_mode="mostrecent")
 UPLOADS = Counter("echoel_uploads", "Finished uploads by outcome (completed, rejected, aborted)", ["outcome"])
 UPLOAD_BYTES = Counter("echoel_upload_bytes", "Bytes of completed uploads")
 SALES = Counter("echoel_sales", "Completed sales", ["currency"])

@@ -70,3 +70,20 @@ async def test_token_required_when_configured(db_url: str, tmp_path: Path) -> No
     finally:
         for hook in app.on_shutdown:
             await hook()  # type: ignore[call-arg]
+
+
+def test_several_workers_report_together(tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, any worker's /metrics counts every worker's requests."""
+    from tests.conftest import new_database
+    from tests.support import LiveApp, test_env
+
+    multiproc = tmp_path / "prometheus"
+    multiproc.mkdir()
+    env = test_env(new_database("sqlite", None, tmp_path), tmp_path / "var", PROMETHEUS_MULTIPROC_DIR=str(multiproc))
+    with LiveApp(env, workers=2) as live:
+        # New connections each time, so both workers answer some of them.
+        for _ in range(20):
+            assert httpx.get(f"{live.url}/api/v1/meta", headers={"Connection": "close"}).status_code == 200
+        text = httpx.get(f"{live.url}/metrics").text
+    assert sample(text, "echoel_request_duration_seconds_count", path="/api/v1/meta", method="GET") == 20
+    assert len(list(multiproc.glob("*.db"))) >= 2  # files from more than one process
