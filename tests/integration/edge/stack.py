@@ -39,6 +39,7 @@ class EdgeNginx(Nginx):
     def __init__(self, folder: Path, app_port: int, minio_port: int = 1, **extra: str) -> None:
         self.fixed_port = free_port()
         self.static_root = folder / "static"
+        self.access_log = folder / "access.log"
         super().__init__(render_nginx(folder, self.fixed_port, app_port, minio_port, **extra))
 
     def _allocate(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -68,3 +69,30 @@ def test_app_failure_count_keys_on_the_true_peer(loose_edge: Edge) -> None:
     assert statuses[3:] == [429, 429], statuses
     last = r.json()
     assert last.get("source") != "edge"
+
+
+@pytest.fixture(scope="module")
+def trusted_edge(minio_server: MinioServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
+    """127.0.0.2 plays a Cloudflare edge (NGINX_TRUSTED_PROXIES); 127.0.0.1 stays an outsider."""
+    folder = tmp_path_factory.mktemp("edge-trusted")
+    db = new_database("sqlite", None, folder)
+    extra = {"NGINX_AUTH_RATE": "10r/m", "NGINX_AUTH_BURST": "4", "NGINX_TRUSTED_PROXIES": "127.0.0.2/32"}
+    stack = start_edge(folder, minio_server, db, extra)
+    with stack.app, stack.nginx:
+        yield stack
+
+
+def test_cf_connecting_ip_is_honoured_from_a_trusted_peer_only(trusted_edge: Edge) -> None:
+    url = f"{trusted_edge.url}/api/v1/auth/csrf"
+    with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2")) as edge_peer:
+        # Each request names another client: each gets its own bucket, none is limited.
+        assert [edge_peer.get(url, headers=spoofed(i)).status_code for i in range(8)] == [204] * 8
+        # One client named again and again is limited like any other.
+        same = [edge_peer.get(url, headers=spoofed(99)).status_code for _ in range(7)]
+        assert same[:4] == [204] * 4 and same[-1] == 429
+    time.sleep(1.5)  # the access log is flushed once a second
+    log = trusted_edge.nginx.access_log.read_text()
+    assert "198.51.100.100 - " in log and "peer=127.0.0.2" in log
+    # The untrusted loopback address is still counted as itself, whatever it claims.
+    outsider = [httpx.get(url, headers=spoofed(i)).status_code for i in range(7)]
+    assert outsider[-1] == 429
