@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -125,7 +126,9 @@ async def probe(
     """
     extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     requests = {p: f"GET {p} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}\r\n".encode() for p in paths}
-    idle: list[_Conn] = []
+    # First in, first out, so every pooled connection stays busy and none reaches the server's
+    # keep-alive timeout (uvicorn: 5 s) while waiting in the pool.
+    idle: deque[_Conn] = deque()
     results: dict[str, list[float]] = {p: [] for p in paths}
     failures: list[str] = []
 
@@ -136,27 +139,32 @@ async def probe(
         idle.append(await connect())
 
     async def one(path: str, due: float) -> None:
-        conn = idle.pop() if idle else await connect()
-        status = await conn.get(requests[path])
+        conn = idle.popleft() if idle else await connect()
+        try:
+            status = await conn.get(requests[path])
+        except (asyncio.IncompleteReadError, ConnectionError):
+            # The server may close a kept-alive connection at any time; a fresh one must work.
+            conn.writer.close()
+            conn = await connect()
+            status = await conn.get(requests[path])
         results[path].append((time.perf_counter() - due) * 1000)
         if status != 200:
             failures.append(f"{path}: {status}")
         idle.append(conn)
 
-    loop_tasks: set[asyncio.Task[None]] = set()
+    tasks: list[asyncio.Task[None]] = []
     start = time.perf_counter() + 0.05
-    total = int(rate * seconds)
-    for i in range(total):
+    for i in range(int(rate * seconds)):
         due = start + i / rate
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = asyncio.create_task(one(paths[i % len(paths)], due))
-        loop_tasks.add(task)
-        task.add_done_callback(loop_tasks.discard)
-    await asyncio.gather(*loop_tasks)
+        tasks.append(asyncio.create_task(one(paths[i % len(paths)], due)))
+    errors = [r for r in await asyncio.gather(*tasks, return_exceptions=True) if isinstance(r, BaseException)]
     for conn in idle:
         conn.writer.close()
+    if errors:
+        raise RuntimeError(f"probe: {len(errors)} requests failed, first: {errors[0]!r}")
     if failures:
         raise RuntimeError(f"probe got non-200 answers: {failures[:5]}")
     return results

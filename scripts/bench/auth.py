@@ -250,6 +250,9 @@ def main() -> None:
     port = free_port()
     with Server("hello", [sys.executable, "scripts/bench/_hello.py", str(port)], port, {}) as base:
         rows = measure("sqlite", "", base, args)
+        print()
+        print_table(rows)  # printed now too, so a failure later does not lose these figures
+        print()
         if args.pg:
             from tests.services.postgres import PostgresServer
 
