@@ -69,14 +69,17 @@ class UploadService:
         return row
 
     async def create(self, user: User, data: UploadCreate) -> UploadOut:
-        listing = await self.catalog.get_managed(data.listing_id, user)
-        version = await self.catalog.version(listing, data.version)
         if not magic.allowed_for_role(data.content_type, data.role):
             raise InvalidInput(f"A {data.role} cannot be {data.content_type}.", field="content_type")
         limit = magic.COVER_MAX_BYTES if data.role == "cover" else self.settings.upload_max_file_bytes
         if data.size > limit:
             raise InvalidInput(f"The file is larger than the {limit} bytes allowed.", field="size")
-        used = await used_bytes(user)
+        # The reads share one connection (a read-only transaction): on SQLite every query
+        # outside a transaction opens a connection of its own, which costs more than the query.
+        async with Upload._meta.db.transaction():
+            listing = await self.catalog.get_managed(data.listing_id, user)
+            version = await self.catalog.version(listing, data.version)
+            used = await used_bytes(user)
         if used + data.size > self.settings.upload_quota_bytes:
             raise QuotaExceeded(
                 "This upload would pass your storage quota.", quota=self.settings.upload_quota_bytes, used=used

@@ -16,6 +16,7 @@ Nothing here asserts: it prints figures for the issue note.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -33,6 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
 from tests.services.minio import MinioServer  # noqa: E402
+from tests.services.postgres import PostgresServer  # noqa: E402
 from tests.support import LiveApp, run_cli, test_env  # noqa: E402
 
 MiB = 1024 * 1024
@@ -97,14 +99,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     args = parser.parse_args()
     size = args.size_mib * MiB
 
-    with tempfile.TemporaryDirectory() as tmp, MinioServer() as minio:
+    with tempfile.TemporaryDirectory() as tmp, MinioServer() as minio, contextlib.ExitStack() as stack:
         from minio import Minio
 
         folder = Path(tmp)
         db_url = f"sqlite:///{folder / 'bench.db'}"
+        if args.db == "postgres":
+            db_url = stack.enter_context(PostgresServer()).create_database("bench")
         env = test_env(
             db_url,
             folder / "var",
@@ -212,7 +217,7 @@ def main() -> None:
     print(
         f"  app process during the flow: {cpu_used:.2f} s CPU (goal <= 1), RSS {rss_growth / MiB:+.1f} MiB (goal <= 5)"
     )
-    print("\n== presign endpoint vs plain JSON endpoint (wrk, 16 connections) ==")
+    print(f"\n== presign endpoint vs plain JSON endpoint (wrk, 16 connections, {args.db}) ==")
     print(f"  GET /api/v1/account/   {plain_rps:8.0f} req/s")
     print(f"  POST /api/v1/uploads   {presign_rps:8.0f} req/s")
     print(f"  ratio {presign_rps / plain_rps:.2f}   (goal >= 0.5)")
