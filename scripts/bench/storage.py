@@ -246,7 +246,8 @@ def main() -> None:
     print(f"  presigned multipart via app {presigned_s:7.2f} s  {gib / presigned_s * 1024:7.1f} MiB/s")
     print(f"  ratio (presigned / SDK throughput) {sdk_s / presigned_s:.2f}   (goal >= 0.8)")
     print(
-        f"  app process per flow (worst round): {cpu_used:.2f} s CPU (goal <= 1), RSS {rss_growth / MiB:+.1f} MiB (goal <= 5)"
+        f"  app process per flow (worst round): {cpu_used:.2f} s CPU (goal <= 1),"
+        f" RSS {rss_growth / MiB:+.1f} MiB (goal <= 5)"
     )
     print(f"\n== presign endpoint vs plain JSON endpoint (wrk, 16 connections, {args.db}) ==")
     print(f"  GET /api/v1/account/   {plain_rps:8.0f} req/s")
