@@ -14,6 +14,7 @@ from app.accounts.tables import User
 from app.core.db import now
 from app.core.mail import Mailer
 from app.jobs import JobContext, PermanentError, register
+from app.payments.fulfilment import atomic
 from app.payments.money import allocate
 from app.payments.stripe import PaymentGateway
 from app.payments.tables import ConnectAccount, LedgerEntry, LicenseKey, Order, OrderItem
@@ -30,23 +31,25 @@ async def record_fee(order_id: uuid.UUID, charge: dict[str, Any]) -> None:
     """Record the charge's Stripe fee on the order and spread it over its sale entries."""
     bt = charge.get("balance_transaction")
     fee = int(bt.get("fee") or 0) if isinstance(bt, dict) else 0
-    sales = (
-        await LedgerEntry.objects()
-        .where(LedgerEntry.order == order_id, LedgerEntry.kind == "sale")
-        .order_by(LedgerEntry.order_item)
-    )
-    rows = (
-        await Order.update({Order.fee: fee, Order.fee_recorded: True, Order.charge_id: str(charge.get("id") or "")})
-        .where(Order.id == order_id, Order.fee_recorded == False)  # noqa: E712 - Piccolo query
-        .returning(Order.id)
-    )
-    if not rows:
-        return
-    # Pro rata by gross, to the cent: the parts always sum to Stripe's fee.
-    for sale, part in zip(sales, allocate(fee, [s.gross for s in sales]), strict=True):
-        await LedgerEntry.update({LedgerEntry.fee: part, LedgerEntry.net: sale.gross - part - sale.commission}).where(
-            LedgerEntry.id == sale.id
+    # One transaction: the order's fee and its entries' shares appear together or not at all.
+    async with atomic():
+        sales = (
+            await LedgerEntry.objects()
+            .where(LedgerEntry.order == order_id, LedgerEntry.kind == "sale")
+            .order_by(LedgerEntry.order_item)
         )
+        rows = (
+            await Order.update({Order.fee: fee, Order.fee_recorded: True, Order.charge_id: str(charge.get("id") or "")})
+            .where(Order.id == order_id, Order.fee_recorded == False)  # noqa: E712 - Piccolo query
+            .returning(Order.id)
+        )
+        if not rows:
+            return
+        # Pro rata by gross, to the cent: the parts always sum to Stripe's fee.
+        for sale, part in zip(sales, allocate(fee, [s.gross for s in sales]), strict=True):
+            await LedgerEntry.update(
+                {LedgerEntry.fee: part, LedgerEntry.net: sale.gross - part - sale.commission}
+            ).where(LedgerEntry.id == sale.id)
 
 
 @register("payments.settle", max_attempts=8)
