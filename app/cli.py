@@ -64,6 +64,9 @@ def cmd_run(args: argparse.Namespace) -> None:
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         log_level=settings.log_level,
         access_log=False,
+        # Websocket frames over 128 KiB are refused before they are buffered (uvicorn's default
+        # is 16 MiB); signaling itself allows 64 KiB per message (app.collab.messages).
+        ws_max_size=128 * 1024,
     )
 
 
