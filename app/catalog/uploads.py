@@ -24,7 +24,7 @@ from app.catalog.tables import Listing, ListingFile, ListingVersion, Upload
 from app.catalog.verify import Rejected, verify_object
 from app.catalog.views import file_out
 from app.core.db import now
-from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from app.core.errors import Conflict, DomainError, InvalidInput, NotFound, ServiceUnavailable
 from app.storage import PartInfo, StorageError
 from app.storage.protocol import MAX_PARTS
 
@@ -106,7 +106,10 @@ class UploadService:
             count = math.ceil(data.size / part_size)
             if count > MAX_PARTS:
                 raise InvalidInput("The file needs more parts than S3 allows.", field="size")
-            row.upload_id = await self.storage.create_multipart(key, data.content_type)
+            try:
+                row.upload_id = await self.storage.create_multipart(key, data.content_type)
+            except StorageError as exc:
+                raise ServiceUnavailable("The file store is unavailable; try again shortly.") from exc
             row.part_size = part_size
             out.upload_id, out.part_size = row.upload_id, part_size
             out.parts = self._part_urls(row, range(1, count + 1))
@@ -162,6 +165,9 @@ class UploadService:
             await self.storage.delete(row.object_key)
             await Upload.update({Upload.state: "rejected", Upload.reason: str(exc)}).where(Upload.id == row.id)
             return await self._settled(row.id)
+        except StorageError as exc:
+            await Upload.update({Upload.state: "pending"}).where(Upload.id == row.id)
+            raise ServiceUnavailable("The file store is unavailable; try again shortly.") from exc
         except BaseException:
             # Nothing decided: the client may finish uploading and complete again.
             await Upload.update({Upload.state: "pending"}).where(Upload.id == row.id)

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio.to_thread
+import urllib3
 from minio import Minio
 from minio.datatypes import Part
 from minio.error import S3Error
@@ -66,6 +67,8 @@ class S3Storage:
             return await anyio.to_thread.run_sync(call)
         except S3Error as exc:
             raise StorageError(f"{exc.code}: {exc.message}") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:  # refused, reset, timed out
+            raise StorageError(f"Unavailable: {exc}") from exc
 
     def _public(self, url: str) -> str:
         if not self.public_prefix:
@@ -74,11 +77,8 @@ class S3Storage:
         return urlunsplit(parts._replace(path=self.public_prefix + parts.path))
 
     async def ensure_ready(self) -> None:
-        try:
-            if not await self._run(self.client.bucket_exists, self.bucket):
-                await self._run(self.client.make_bucket, self.bucket)
-        except (OSError, ValueError) as exc:  # connection refused, DNS, bad endpoint
-            raise StorageError(f"object store unreachable: {exc}") from exc
+        if not await self._run(self.client.bucket_exists, self.bucket):
+            await self._run(self.client.make_bucket, self.bucket)
 
     def presign_post(self, key: str, content_type: str, max_size: int, expires: timedelta) -> PostForm:
         fields = self.presigner.post_policy(self.bucket, key, content_type, max_size, expires)

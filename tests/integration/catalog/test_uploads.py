@@ -171,3 +171,31 @@ async def test_bad_upload_requests_are_refused(client: httpx.AsyncClient) -> Non
     assert (await client.post("/api/v1/uploads", json=base, headers=stranger)).status_code == 404
     assert (await client.post("/api/v1/uploads", json=base)).status_code == 401
     assert owner
+
+
+async def test_store_outage_on_completion_is_a_503_and_the_upload_can_complete_later(
+    client: httpx.AsyncClient, store_http: httpx.AsyncClient
+) -> None:
+    import urllib3
+    from minio import Minio
+
+    from tests.services.binaries import free_port
+
+    _, h = await user(client, creator=True)
+    item = await listing(client, h)
+    r = await presign(client, h, item["id"], b"abc" * 100)
+    out = r.json()
+    sent = await store_http.post(out["post"]["url"], data=out["post"]["fields"], files={"file": ("f", b"abc" * 100)})
+    assert sent.status_code == 204
+    storage = client._transport.app.state.storage  # type: ignore[attr-defined]
+    healthy = storage.client
+    # The store goes away (nothing listens on that port; no retries, so the test stays quick).
+    dead = urllib3.PoolManager(retries=urllib3.Retry(total=0))
+    storage.client = Minio(f"127.0.0.1:{free_port()}", access_key="x", secret_key="y", secure=False, http_client=dead)
+    try:
+        down = await client.post(f"/api/v1/uploads/{out['id']}/complete", headers=h)
+    finally:
+        storage.client = healthy
+    assert down.status_code == 503 and down.headers["content-type"].startswith(PROBLEM)
+    back = await client.post(f"/api/v1/uploads/{out['id']}/complete", headers=h)
+    assert back.status_code == 200, back.text
