@@ -115,19 +115,30 @@ async def _session_event(kind: str, session: dict[str, Any]) -> str:
     return "waiting for an asynchronous payment"
 
 
+async def _refund(order: Order, charge: dict[str, Any]) -> str:
+    if not charge.get("refunded") and int(charge.get("amount_refunded") or 0) < int(charge.get("amount") or 0):
+        # A partial refund (a goodwill credit) leaves the purchase standing.
+        return "partial refund: access kept"
+    return "refunded" if await fulfilment.revoke(order.id, "refunded", "refund") else "no change"
+
+
+async def _dispute_closed(order: Order, dispute: dict[str, Any]) -> str:
+    if dispute.get("status") == "lost":
+        return "reversed" if await fulfilment.revoke(order.id, "reversed", "reversal") else "no change"
+    if dispute.get("status") == "won":
+        return "released" if await fulfilment.release(order.id) else "no change"
+    return "dispute closed"
+
+
 async def _charge_event(kind: str, obj: dict[str, Any]) -> str:
     order = await _order_of_charge(obj)
     if order is None:
         return "ignored: not our charge"
     if kind == "charge.refunded":
-        return "refunded" if await fulfilment.revoke(order.id, "refunded", "refund") else "no change"
+        return await _refund(order, obj)
     if kind == "charge.dispute.created":
         return "held" if await fulfilment.hold(order.id) else "no change"
-    if obj.get("status") == "lost":
-        return "reversed" if await fulfilment.revoke(order.id, "reversed", "reversal") else "no change"
-    if obj.get("status") == "won":
-        return "released" if await fulfilment.release(order.id) else "no change"
-    return "dispute closed"
+    return await _dispute_closed(order, obj)
 
 
 SESSION_EVENTS = {

@@ -42,7 +42,7 @@ from app.payments.webhooks import sign  # noqa: E402
 from tests.services.stripe_mock import TEST_API_KEY, StripeMock  # noqa: E402
 
 SECRET = "whsec_bench_" + "b" * 24
-RATE, SECONDS, IN_FLIGHT = 100, 15, 16
+RATE, IN_FLIGHT = 100, 16
 Row = tuple[str, str, str, str, str, str]
 
 
@@ -181,7 +181,7 @@ async def sessions_of(db_url: str) -> dict[str, str]:
     return {str(r["id"]): str(r["stripe_session_id"]) for r in rows}
 
 
-def measure(label: str, db_url: str, stripe_url: str) -> list[Row]:
+def measure(label: str, db_url: str, stripe_url: str, seconds: int) -> list[Row]:
     var_dir = tempfile.mkdtemp(prefix="echoel-bench-webhooks-")
     env = {
         "ECHOEL_VAR_DIR": var_dir,
@@ -209,7 +209,7 @@ def measure(label: str, db_url: str, stripe_url: str) -> list[Row]:
         raise RuntimeError(migrated.stdout + migrated.stderr)
     port = free_port()
     argv = [sys.executable, "-m", "app.cli", "run", "--port", str(port)]
-    n_rate, n_flat = RATE * SECONDS, 1200
+    n_rate, n_flat = RATE * seconds, 50 * seconds
     with Server("app", argv, port, env, ready_path="/readyz") as app:
         orders = asyncio.run(seed(app.url, (n_rate + n_flat) // 2 + 50))
         sessions = asyncio.run(sessions_of(db_url))
@@ -258,17 +258,18 @@ def measure(label: str, db_url: str, stripe_url: str) -> list[Row]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", action="store_true", help="also run against a temporary PostgreSQL")
+    parser.add_argument("--seconds", type=int, default=10, help="length of the fixed-rate run (default 10)")
     args = parser.parse_args()
     rows: list[Row] = []
     with StripeMock() as stripe_mock:
         folder = Path(tempfile.mkdtemp(prefix="echoel-bench-db-"))
-        rows += measure("sqlite", f"sqlite:///{folder / 'bench.db'}", stripe_mock.url)
+        rows += measure("sqlite", f"sqlite:///{folder / 'bench.db'}", stripe_mock.url, args.seconds)
         if args.pg:
             from tests.services.postgres import PostgresServer
 
             pg = PostgresServer().start()
             try:
-                rows += measure("postgres", pg.create_database("bench"), stripe_mock.url)
+                rows += measure("postgres", pg.create_database("bench"), stripe_mock.url, args.seconds)
             finally:
                 pg.stop()
     print("webhook handling vs GET /healthz (baseline), same client, same run")

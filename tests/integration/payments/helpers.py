@@ -71,7 +71,7 @@ def charge_object(stripe_url: str, pi: str, **fields: Any) -> dict[str, Any]:
     obj: dict[str, Any] = json.loads(
         json.dumps(stripe_client(stripe_url).v1.charges.retrieve("ch_x").to_dict(), default=str)
     )
-    obj.update(payment_intent=pi, refunded=True, **fields)
+    obj.update({"payment_intent": pi, "refunded": True, **fields})
     return obj
 
 

@@ -65,6 +65,10 @@ async def test_refund_and_lost_dispute_revoke_download_access_won_dispute_keeps_
     refunded, lost, won = [await buy(client, stripe_mock.url, b, [{"listing_id": item["id"]}]) for b in buyers]
     assert [await can_download(client, b, item) for b in buyers] == [200, 200, 200]
 
+    partial = charge_object(stripe_mock.url, refunded[1], refunded=False, amount=1500, amount_refunded=500)
+    r = await deliver(client, event("charge.refunded", partial))
+    assert r.json()["outcome"] == "partial refund: access kept"
+    assert await can_download(client, buyers[0], item) == 200
     r = await deliver(client, event("charge.refunded", charge_object(stripe_mock.url, refunded[1])))
     assert r.json()["outcome"] == "refunded"
     assert await can_download(client, buyers[0], item) == 403
