@@ -31,7 +31,7 @@ import libtorrent as lt
 from app.core.settings import Settings
 from app.torrents.tables import Torrent
 from app.torrents.tokens import seeder_key
-from app.torrents.tracker import allowed_ips, forget_expired
+from app.torrents.tracker import allowed_peers, forget_expired
 
 log = logging.getLogger("echoel.seeder")
 
@@ -51,6 +51,8 @@ def session_settings(listen: str, *, dht: bool) -> dict[str, Any]:
         # The tracker may run on this host under /announce/<passkey>; libtorrent's SSRF guard
         # would refuse a localhost tracker whose path is not exactly /announce.
         "ssrf_mitigation": False,
+        # The private sessions' IP filter is for peers; it must not block our own tracker.
+        "apply_ip_filter_to_trackers": False,
         "alert_mask": lt.alert_category.error | lt.alert_category.status | lt.alert_category.storage,
         "send_buffer_watermark": 8 * 1024 * 1024,
         "send_buffer_low_watermark": 1024 * 1024,
@@ -70,7 +72,7 @@ class Seeded:
     private: bool
     handle: Any
     session: Any
-    allowed: frozenset[str] = frozenset()
+    allowed: frozenset[tuple[str, int]] = frozenset()
     uploaded: int = -1
     resumed: bool = False
 
@@ -83,6 +85,8 @@ class Stats:
     peers: int = 0
     upload_rate: int = 0
     payload_uploaded: int = 0
+    seeding: int = 0
+    # Torrents added from saved resume data, and torrents libtorrent had to re-check (hash).
     resumed: int = 0
     checked: int = 0
     listen: dict[str, int] = field(default_factory=dict)
@@ -109,7 +113,7 @@ class Seeder:
         """Pick up new torrents, rebuild private filters, handle alerts, report stats."""
         rows = await Torrent.objects().where(Torrent.status == "ready")
         wanted = {r.id: r for r in rows}
-        allowed = {r.id: frozenset(await allowed_ips(r.id)) for r in rows if r.private}
+        allowed = {r.id: frozenset(await allowed_peers(r.id)) for r in rows if r.private}
         deltas = await anyio.to_thread.run_sync(self._sync, wanted, allowed)
         for torrent_id, (peers, rate, delta) in deltas.items():
             await Torrent.update(
@@ -120,7 +124,7 @@ class Seeder:
         return self.stats
 
     def _sync(
-        self, wanted: dict[uuid.UUID, Torrent], allowed: dict[uuid.UUID, frozenset[str]]
+        self, wanted: dict[uuid.UUID, Torrent], allowed: dict[uuid.UUID, frozenset[tuple[str, int]]]
     ) -> dict[uuid.UUID, tuple[int, int, int]]:
         for torrent_id in list(self.seeded):
             if torrent_id not in wanted:
@@ -133,11 +137,16 @@ class Seeder:
                     # A broken pack (files missing or changed) must not stop the others.
                     log.exception("cannot seed torrent %s", torrent_id)
                     continue
-        for torrent_id, ips in allowed.items():
+        for torrent_id, peers in allowed.items():
             item = self.seeded.get(torrent_id)
-            if item is not None and item.allowed != ips:
-                item.session.set_ip_filter(_filter(ips))
-                item.allowed = ips
+            if item is None or item.allowed == peers:
+                continue
+            item.session.set_ip_filter(_filter(frozenset(ip for ip, _ in peers)))
+            # Reach out to new buyers at once: their own first attempt may have been refused
+            # before this refresh allowed them, and clients back off before retrying.
+            for peer in peers - item.allowed:
+                item.handle.connect_peer(peer)
+            item.allowed = peers
         self._alerts()
         if time.monotonic() - self._last_save > 60:
             self.save_resume_data()
@@ -220,6 +229,7 @@ class Seeder:
             item.uploaded = status.all_time_upload
             out[item.torrent_id] = (status.num_peers, status.upload_payload_rate, delta)
             stats.peers += status.num_peers
+            stats.seeding += int(status.is_seeding)
             stats.upload_rate += status.upload_payload_rate
             stats.payload_uploaded += delta
             stats.listen[str(item.torrent_id)] = item.session.listen_port()

@@ -66,13 +66,18 @@ class TorrentService:
                 await anyio.sleep(0.5)
                 await Torrent.update({Torrent.progress: state["progress"]}).where(Torrent.id == row.id)
 
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(report)
+        failure: Exception | None = None
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(report)
+            try:
                 built = await anyio.to_thread.run_sync(work)
-        except Exception as exc:
-            await Torrent.update({Torrent.status: "failed", Torrent.error: str(exc)[:500]}).where(Torrent.id == row.id)
-            raise
+            except Exception as exc:  # recorded on the row, then raised as it was
+                failure = exc
+        if failure is not None:
+            await Torrent.update({Torrent.status: "failed", Torrent.error: str(failure)[:500]}).where(
+                Torrent.id == row.id
+            )
+            raise failure
         row.metainfo, row.piece_size = built.metainfo, built.piece_size
         row.info_hash_v1, row.info_hash_v2 = built.info_hash_v1, built.info_hash_v2
         row.total_size, row.file_count = built.total_size, built.file_count

@@ -233,17 +233,17 @@ async def _upsert_peer(
     await TrackerPeer.insert(row).on_conflict(target=TrackerPeer.key, action="DO UPDATE", values=updated)
 
 
-async def allowed_ips(torrent_id: uuid.UUID) -> set[str]:
-    """Addresses that announced this private torrent with a valid passkey and have not expired.
+async def allowed_peers(torrent_id: uuid.UUID) -> set[tuple[str, int]]:
+    """(address, port) of peers that announced this private torrent with a valid passkey lately.
 
     Revoking a passkey deletes its peers, so a revoked buyer drops out at the next refresh.
     """
-    rows = await TrackerPeer.select(TrackerPeer.ip).where(
+    rows = await TrackerPeer.select(TrackerPeer.ip, TrackerPeer.port).where(
         TrackerPeer.torrent_id == torrent_id,
         TrackerPeer.passkey.is_not_null(),
         TrackerPeer.expires_at > db.now(),
     )
-    return {r["ip"] for r in rows}
+    return {(r["ip"], r["port"]) for r in rows}
 
 
 async def forget_expired() -> None:

@@ -1,0 +1,164 @@
+"""The tracker and the torrent API refuse bad input clearly and change nothing."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_from_bytes
+
+import httpx
+import libtorrent as lt
+import pytest
+
+from app.core.errors import InvalidInput
+from app.torrents.packs import PackFile, PackVersion
+from app.torrents.services import TorrentService
+from app.torrents.tables import Torrent, TrackerPeer
+from tests.integration.accounts.helpers import bearer, login, signup
+from tests.integration.torrents.helpers import make_pack
+
+
+def _query(info_hash: bytes, peer_id: bytes = b"-XX0001-abcdefghijkl", port: int = 6881, **extra: str) -> str:
+    params = {"info_hash": quote_from_bytes(info_hash), "peer_id": quote_from_bytes(peer_id), "port": str(port)}
+    params.update(extra)
+    return "&".join(f"{k}={v}" for k, v in params.items())
+
+
+async def _announce(client: httpx.AsyncClient, query: str, passkey: str | None = None) -> dict[bytes, Any]:
+    path = "/announce" + (f"/{passkey}" if passkey else "")
+    r = await client.get(f"{path}?{query}")
+    assert r.status_code == 200
+    decoded: dict[bytes, Any] = lt.bdecode(r.content)
+    return decoded
+
+
+@pytest.fixture
+async def packs(client: httpx.AsyncClient, tmp_path: Path) -> tuple[Torrent, Torrent, TorrentService]:
+    service: TorrentService = client._transport.app.state.torrents  # type: ignore[attr-defined]
+    free, _ = make_pack(tmp_path / "free", {"a.wav": 300_000, "b/c.wav": 5000})
+    paid, _ = make_pack(tmp_path / "paid", {"x.wav": 100_000}, private=True)
+    return await service.publish(free), await service.publish(paid), service
+
+
+async def test_announce_bad_input_gets_bencoded_failures(
+    client: httpx.AsyncClient, packs: tuple[Torrent, Torrent, TorrentService]
+) -> None:
+    free, paid, service = packs
+    free_hash = bytes.fromhex(free.info_hash_v1 or "")
+    paid_hash = bytes.fromhex(paid.info_hash_v1 or "")
+    user_id = uuid.UUID((await signup_user(client))["id"])
+    other_listing = await service.grant(user_id, uuid.uuid4())
+    revoked = await service.grant(user_id, paid.listing_id)
+    await service.revoke(user_id, paid.listing_id)
+    cases = [
+        ("port=1&peer_id=-XX0001-abcdefghijkl", None, b"missing info_hash"),
+        (_query(free_hash[:19]), None, b"info_hash must be 20 bytes"),
+        (_query(free_hash, peer_id=b"short"), None, b"peer_id must be 20 bytes"),
+        (_query(free_hash, port=0), None, b"port out of range"),
+        (_query(free_hash) + "&port=x", None, b"port given more than once"),
+        (_query(free_hash, left="-5"), None, b"left must be a non-negative integer"),
+        (_query(free_hash, event="exploded"), None, b"unknown event"),
+        (_query(b"\x01" * 20), None, b"unknown torrent"),
+        (_query(paid_hash), None, b"this torrent is private"),
+        (_query(paid_hash), "0" * 32, b"unknown passkey"),
+        (_query(paid_hash), other_listing.key, b"passkey not valid for this torrent"),
+        (_query(paid_hash), revoked.key, b"passkey revoked"),
+    ]
+    for query, passkey, reason in cases:
+        body = await _announce(client, query, passkey)
+        assert reason in body[b"failure reason"], (query, body)
+    assert await TrackerPeer.count() == 0
+
+
+async def signup_user(client: httpx.AsyncClient) -> dict[str, Any]:
+    ident = await signup(client)
+    session = await login(client, ident)
+    account: dict[str, Any] = session["account"]
+    account["token"] = session["access_token"]
+    return account
+
+
+async def test_announce_and_scrape_give_compact_peers(
+    client: httpx.AsyncClient, packs: tuple[Torrent, Torrent, TorrentService]
+) -> None:
+    free, paid, _ = packs
+    info_hash = bytes.fromhex(free.info_hash_v1 or "")
+    first = await _announce(client, _query(info_hash, port=7001, left="0"))
+    assert first[b"peers"] == b"" and first[b"interval"] > 0
+    # The truncated v2 hash names the same swarm (hybrid torrents announce under both).
+    v2 = bytes.fromhex(free.info_hash_v2 or "")[:20]
+    second = await _announce(client, _query(v2, peer_id=b"-XX0001-zzzzzzzzzzzz", port=7002, left="10"))
+    # 6 bytes per peer: the address the tracker saw (the test client's) and the announced port.
+    assert second[b"peers"] == bytes([203, 0, 113, 7]) + (7001).to_bytes(2, "big")
+    assert second[b"complete"] == 1 and second[b"incomplete"] == 1
+    r = await client.get(f"/scrape?info_hash={quote_from_bytes(info_hash)}")
+    files = lt.bdecode(r.content)[b"files"]
+    assert files[info_hash] == {b"complete": 1, b"incomplete": 1, b"downloaded": 0}
+    # A private swarm is not disclosed to a scrape without a passkey.
+    r = await client.get(f"/scrape?info_hash={quote_from_bytes(bytes.fromhex(paid.info_hash_v1 or ''))}")
+    assert lt.bdecode(r.content)[b"files"] == {}
+    await _announce(client, _query(info_hash, port=7001, event="stopped"))
+    assert await TrackerPeer.count() == 1
+
+
+async def test_paid_pack_api_refusals(
+    client: httpx.AsyncClient, packs: tuple[Torrent, Torrent, TorrentService]
+) -> None:
+    free, paid, service = packs
+    shown = (await client.get(f"/api/v1/torrents/{paid.id}")).json()
+    assert shown["magnet"] is None and shown["private"] is True
+    assert (await client.get(f"/api/v1/torrents/{free.id}")).json()["magnet"].startswith("magnet:?xt=urn:btih:")
+    r = await client.get(f"/api/v1/torrents/{paid.id}/torrent")
+    assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
+    assert (await client.get(f"/api/v1/torrents/{paid.id}/my-torrent")).status_code == 401
+    account = await signup_user(client)
+    r = await client.get(f"/api/v1/torrents/{paid.id}/my-torrent", headers=bearer(account["token"]))
+    assert r.status_code == 403 and "do not own" in r.json()["detail"]
+    await service.grant(uuid.UUID(account["id"]), paid.listing_id)
+    r = await client.get(f"/api/v1/torrents/{paid.id}/my-torrent", headers=bearer(account["token"]))
+    assert r.status_code == 200
+    info = lt.torrent_info(r.content)
+    assert str(info.info_hashes().v1) == paid.info_hash_v1
+    assert (await client.get(f"/api/v1/torrents/{uuid.uuid4()}")).status_code == 404
+
+
+async def test_web_seed_ranges_and_refusals(
+    client: httpx.AsyncClient, packs: tuple[Torrent, Torrent, TorrentService]
+) -> None:
+    free, paid, _ = packs
+    base = f"/ws/seed/public/{free.info_hash_v1}/{free.name}"
+    whole = (Path(free.data_dir) / free.name / "a.wav").read_bytes()
+    r = await client.get(f"{base}/a.wav", headers={"Range": "bytes=1000-1999"})
+    assert r.status_code == 206 and r.content == whole[1000:2000]
+    assert r.headers["content-range"] == f"bytes 1000-1999/{len(whole)}"
+    r = await client.get(f"{base}/a.wav", headers={"Range": "bytes=-10"})
+    assert r.status_code == 206 and r.content == whole[-10:]
+    r = await client.get(f"{base}/a.wav")
+    assert r.status_code == 200 and r.content == whole
+    assert (await client.get(f"{base}/a.wav", headers={"Range": "bytes=999999999-"})).status_code == 416
+    assert (await client.get(f"{base}/..%2F..%2Fetc%2Fpasswd")).status_code in {404, 422}
+    assert (await client.get(f"{base}/missing.wav")).status_code == 404
+    assert (await client.get(f"/ws/seed/sometoken/{free.info_hash_v1}/{free.name}/a.wav")).status_code == 404
+    paid_url = f"/ws/seed/public/{paid.info_hash_v1}/{paid.name}/x.wav"
+    assert (await client.get(paid_url)).status_code == 403
+    assert (await client.get(paid_url.replace("public", "00.99999999999.ff"))).status_code == 403
+    served = await Torrent.objects().where(Torrent.id == free.id).first()
+    assert served is not None and served.http_bytes == 1000 + 10 + len(whole)
+
+
+async def test_publish_refuses_changed_or_unsafe_files(
+    client: httpx.AsyncClient, packs: tuple[Torrent, Torrent, TorrentService], tmp_path: Path
+) -> None:
+    _, _, service = packs
+    version, _ = make_pack(tmp_path / "changed", {"a.wav": 1000})
+    f = version.files[0]
+    changed = PackVersion(
+        version.listing_id, version.version_id, version.name, [PackFile(f.path, f.source, f.size + 1)], False
+    )
+    with pytest.raises(InvalidInput, match="changed after publishing"):
+        await service.publish(changed)
+    unsafe = PackVersion(uuid.uuid4(), uuid.uuid4(), "x", [PackFile("../escape.wav", f.source, f.size)], False)
+    with pytest.raises(InvalidInput, match="unsafe file path"):
+        await service.publish(unsafe)
+    assert await Torrent.count().where(Torrent.status == "ready") == 2
