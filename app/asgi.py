@@ -31,6 +31,7 @@ from app.ops.controllers import HealthController, MetaController, MetricsControl
 from app.ops.jobs import startup_hook as schedule_backups
 from app.ops.metrics import PROMETHEUS
 from app.payments import setup as payments
+from app.search import setup as search
 from app.storage import make_storage
 from app.storage.controllers import LocalStorageController
 from app.torrents import setup as torrents
@@ -60,6 +61,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     auth_rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.auth_requests_per_minute),
         store="rate_limit",
+        # Every page load of a signed-in visitor refreshes its access token; a refresh token is
+        # 256 random bits, nothing to guess, so these stay out of the per-address budget.
+        exclude=[r"^/api/v1/auth/(refresh|csrf|token/refresh)$"],
     )
     csrf = CSRFConfig(
         secret=derive_key(settings.secret_key, "csrf"),
@@ -89,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LibraryController,
             *torrents.ROUTE_HANDLERS,
             *payments.ROUTE_HANDLERS,
+            *search.ROUTE_HANDLERS,
             *collab.ROUTE_HANDLERS,
             create_static_files_router(path="/", directories=[STATIC_DIR], html_mode=True, opt={"public": True}),
         ],
@@ -129,5 +134,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     collab.attach(app, settings, collab_channels)
     torrents.attach(app, settings)
     payments.attach(app, settings)
+    search.attach(app, settings)
     logging.getLogger("echoel").setLevel(settings.log_level.upper())
     return app

@@ -153,6 +153,9 @@ def main(argv: list[str] | None = None) -> None:
     admin.add_argument("--handle", required=True)
     admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     admin.set_defaults(func=cmd_create_admin)
+    from app.search.cli import add_parser as add_reindex
+
+    add_reindex(sub)
     from app.collab.cli import add_parser as add_collab
 
     add_collab(sub)

@@ -27,6 +27,7 @@ from app.catalog.views import to_listing_out
 from app.core.db import now
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from app.core.settings import Settings
+from app.search import outbox as search_outbox
 from app.storage import ObjectStorage
 
 LISTING_NOT_FOUND = "No such listing."
@@ -94,8 +95,10 @@ class CatalogService:
         fields.update(slug=slug, description_html=render_markdown(data.description_md))
         t = now()
         listing = Listing(creator=user.id, created_at=t, updated_at=t, **fields)
-        await listing.save()
-        await ListingVersion(listing=listing.id, label=version_label, created_at=t).save()
+        async with Listing._meta.db.transaction():
+            await listing.save()
+            await ListingVersion(listing=listing.id, label=version_label, created_at=t).save()
+            await search_outbox.note(listing.id)
         return await self.out(listing, user)
 
     async def update(self, user: User, listing_id: uuid.UUID, data: ListingUpdate) -> ListingOut:
@@ -117,7 +120,9 @@ class CatalogService:
         for key, value in changes.items():
             setattr(listing, key, value)
         listing.updated_at = now()
-        await listing.save()
+        async with Listing._meta.db.transaction():
+            await listing.save()
+            await search_outbox.note(listing.id)
         return await self.out(listing, user)
 
     async def set_status(self, user: User, listing_id: uuid.UUID, status: str) -> ListingOut:
@@ -138,7 +143,10 @@ class CatalogService:
             listing.published_at = listing.published_at or now()
         listing.status = status
         listing.updated_at = now()
-        await listing.save()
+        # The search outbox row commits with the status change (unpublishing leaves search).
+        async with Listing._meta.db.transaction():
+            await listing.save()
+            await search_outbox.note(listing.id)
         return await self.out(listing, user)
 
     async def add_version(self, user: User, listing_id: uuid.UUID, data: VersionCreate) -> ListingOut:

@@ -24,6 +24,7 @@ APPS = [
     "app.collab.piccolo_app",
     "app.torrents.piccolo_app",
     "app.payments.piccolo_app",
+    "app.search.piccolo_app",
 ]
 
 

@@ -150,6 +150,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = True
+    # Search engine: "db" (SQLite FTS5 or PostgreSQL tsvector + pg_trgm) or "meili" (Meilisearch,
+    # falling back to "db" while it is down).
+    search: Literal["db", "meili"] = "db"
+    meili_url: str = ""
+    meili_key: str = ""
+    meili_index: str = "listings"
+    meili_timeout_ms: int = 2000
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:

@@ -5,6 +5,7 @@
  * itself. To add your pages to the navigation, add one entry to NAV below.
  */
 
+import { searchBox } from "./search/box.js";
 import { currentAccount, describeError, logout, onSessionChange, restoreSession, sessionRestoreError } from "./api.js";
 
 /**
@@ -17,6 +18,7 @@ import { currentAccount, describeError, logout, onSessionChange, restoreSession,
  */
 export const NAV = [
   { href: "/", label: "Home" },
+  { href: "/search.html", label: "Browse" },
   { href: "/dashboard.html", label: "Dashboard", roles: ["creator", "admin"], match: "/listing-edit" },
   { href: "/library.html", label: "Library", when: "signed-in" },
   { href: "/cart.html", label: "Cart", when: "signed-in", match: "/checkout/" },
@@ -131,7 +133,7 @@ function renderHeader(header, account) {
   const logo = el("a", { class: "logo", href: "/" }, el("img", { src: "/img/logo.svg", alt: "", width: "28", height: "28" }), "Echoel");
   header.classList.remove("menu-open");
   const skip = el("a", { class: "skip-link", href: "#main" }, "Skip to content");
-  header.replaceChildren(skip, el("div", { class: "container header-inner" }, logo, toggle, menu));
+  header.replaceChildren(skip, el("div", { class: "container header-inner" }, logo, searchBox(), toggle, menu));
 }
 
 function renderFooter(footer) {

@@ -1,0 +1,90 @@
+"""Choosing the engine from settings, and falling back to the database when Meilisearch fails."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from piccolo.engine import Engine, PostgresEngine
+
+from app.core.settings import Settings
+from app.search.postgres import PostgresSearch
+from app.search.protocol import SearchBackend, SearchDoc, SearchQuery, SearchResult
+from app.search.sqlite import SqliteSearch
+
+log = logging.getLogger("echoel.search")
+
+
+def database_backend(engine: Engine[Any]) -> SearchBackend:
+    return PostgresSearch(engine) if isinstance(engine, PostgresEngine) else SqliteSearch(engine)
+
+
+def make_backend(settings: Settings, engine: Engine[Any]) -> SearchBackend:
+    db = database_backend(engine)
+    if settings.search != "meili":
+        return db
+    from app.search.meili import MeiliSearch
+
+    return FallbackSearch(MeiliSearch(settings), db)
+
+
+class FallbackSearch:
+    """Meilisearch first; while it fails, the database engine answers and the site stays up.
+
+    Writes go to both, so the fallback is never stale. After a failure Meilisearch is left
+    alone for ``cooldown`` seconds, so a dead server costs one time-out, not one per request.
+    """
+
+    name = "meili"
+
+    def __init__(self, primary: SearchBackend, fallback: SearchBackend, cooldown: float = 30.0) -> None:
+        self.primary, self.fallback, self.cooldown = primary, fallback, cooldown
+        self._down_until = 0.0
+
+    def _up(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _failed(self, exc: Exception) -> None:
+        if self._up():
+            log.warning("Meilisearch failed (%s); the database answers for %.0f s", type(exc).__name__, self.cooldown)
+        self._down_until = time.monotonic() + self.cooldown
+
+    async def ensure_index(self) -> None:
+        await self.fallback.ensure_index()
+        try:
+            await self.primary.ensure_index()
+        except Exception as exc:
+            self._failed(exc)
+
+    async def upsert(self, docs: list[SearchDoc]) -> None:
+        await self.fallback.upsert(docs)
+        # Not swallowed: the outbox keeps the change and retries, so Meilisearch catches up.
+        await self.primary.upsert(docs)
+
+    async def delete(self, ids: list[str]) -> None:
+        await self.fallback.delete(ids)
+        await self.primary.delete(ids)
+
+    async def search(self, query: SearchQuery) -> SearchResult:
+        if self._up():
+            try:
+                return await self.primary.search(query)
+            except Exception as exc:
+                self._failed(exc)
+        return await self.fallback.search(query)
+
+    async def suggest(self, prefix: str, limit: int) -> list[str]:
+        if self._up():
+            try:
+                return await self.primary.suggest(prefix, limit)
+            except Exception as exc:
+                self._failed(exc)
+        return await self.fallback.suggest(prefix, limit)
+
+    async def ids(self) -> set[str]:
+        return await self.primary.ids()
+
+    async def clear(self) -> None:
+        await self.fallback.clear()
+        await self.primary.clear()

@@ -1,0 +1,112 @@
+"""Turning listings into search documents: the database is the source of truth."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from app.catalog.tables import Listing
+from app.search.protocol import SearchDoc
+
+# Only these are searchable; unlisted listings are reachable by link but never found.
+SEARCHABLE_STATUS = "published"
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _list(value: Any) -> list[str]:
+    items = json.loads(value) if isinstance(value, str) else value
+    return [str(v) for v in items or []]
+
+
+def _plain(description_html: str) -> str:
+    return " ".join(html.unescape(_TAG.sub(" ", description_html)).split())[:2000]
+
+
+def to_doc(row: dict[str, Any]) -> SearchDoc:
+    free = row["price_kind"] == "free"
+    return SearchDoc(
+        id=str(row["id"]),
+        slug=row["slug"],
+        title=row["title"],
+        description=_plain(row["description_html"] or ""),
+        tags=[t.lower() for t in _list(row["tags"])],
+        creator=row["creator.handle"],
+        creator_name=row["creator.display_name"] or row["creator.handle"],
+        kind=row["kind"],
+        synth=row["synth"] or "",
+        synth_versions=_list(row["synth_versions"]),
+        daw=row["daw"] or "",
+        formats=[f.lower() for f in _list(row["formats"])],
+        genre=row["genre"] or "",
+        musical_key=row["musical_key"] or "",
+        bpm=row["bpm"],
+        price=0 if free else int(row["pwyw_minimum"] if row["price_kind"] == "pwyw" else row["price_amount"]),
+        currency=row["currency"],
+        is_free=free,
+        popularity=0,  # sales and downloads feed this once they are counted per listing
+        published_at=int(row["published_at"] or row["created_at"]),
+    )
+
+
+_COLUMNS = (
+    Listing.id,
+    Listing.slug,
+    Listing.title,
+    Listing.description_html,
+    Listing.tags,
+    Listing.kind,
+    Listing.synth,
+    Listing.synth_versions,
+    Listing.daw,
+    Listing.formats,
+    Listing.genre,
+    Listing.musical_key,
+    Listing.bpm,
+    Listing.price_kind,
+    Listing.price_amount,
+    Listing.pwyw_minimum,
+    Listing.currency,
+    Listing.status,
+    Listing.published_at,
+    Listing.created_at,
+    Listing.creator.handle,
+    Listing.creator.display_name,
+)
+
+
+async def load(listing_ids: list[uuid.UUID]) -> dict[str, SearchDoc | None]:
+    """The document for each id, or None where the listing is gone or not searchable."""
+    found: dict[str, SearchDoc | None] = dict.fromkeys(map(str, listing_ids))
+    if listing_ids:
+        rows = await Listing.select(*_COLUMNS).where(Listing.id.is_in(listing_ids))
+        for row in rows:
+            found[str(row["id"])] = to_doc(row) if row["status"] == SEARCHABLE_STATUS else None
+    return found
+
+
+async def published(batch: int = 500) -> AsyncIterator[list[SearchDoc]]:
+    """Every searchable listing, in batches (for reindexing)."""
+    offset = 0
+    while True:
+        rows = (
+            await Listing.select(*_COLUMNS)
+            .where(Listing.status == SEARCHABLE_STATUS)
+            .order_by(Listing.id)
+            .limit(batch)
+            .offset(offset)
+        )
+        if not rows:
+            return
+        yield [to_doc(r) for r in rows]
+        offset += batch
+
+
+async def count_published() -> int:
+    return int(await Listing.count().where(Listing.status == SEARCHABLE_STATUS))
+
+
+__all__ = ["count_published", "load", "published", "to_doc"]

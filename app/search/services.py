@@ -1,0 +1,99 @@
+"""Search rules: validate a query, ask the engine, keep the index in step, rebuild it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from app.core.errors import InvalidInput
+from app.search import documents, outbox, text
+from app.search.protocol import FACETS, Filters, SearchBackend, SearchQuery
+from app.search.schemas import SearchHit, SearchPage, SearchStatus, Suggestions
+
+
+class SearchService:
+    def __init__(self, backend: SearchBackend) -> None:
+        self.backend = backend
+
+    async def search(self, q: str, filters: Filters, sort: str, page: int, per_page: int) -> SearchPage:
+        for low, high, name in (
+            (filters.bpm_min, filters.bpm_max, "bpm"),
+            (filters.price_min, filters.price_max, "price"),
+        ):
+            if low is not None and high is not None and low > high:
+                raise InvalidInput(f"The {name} range is empty: the minimum is above the maximum.", field=name)
+        for field in FACETS:
+            if any(not v.isprintable() for v in getattr(filters, field)):
+                raise InvalidInput(f"The {field} filter holds control characters.", field=field)
+        terms = text.query_terms(q)
+        if sort == "relevance" and not terms:
+            sort = "newest"
+        query = SearchQuery(terms=terms, filters=filters, sort=sort, offset=(page - 1) * per_page, limit=per_page)  # type: ignore[arg-type]
+        result = await self.backend.search(query)
+        hits = [
+            SearchHit(
+                id=h.doc.id,
+                slug=h.doc.slug,
+                title=h.doc.title,
+                title_html=h.title_html,
+                snippet_html=h.snippet_html,
+                kind=h.doc.kind,
+                creator=h.doc.creator,
+                creator_name=h.doc.creator_name,
+                tags=h.doc.tags,
+                synth=h.doc.synth,
+                daw=h.doc.daw,
+                formats=h.doc.formats,
+                genre=h.doc.genre,
+                bpm=h.doc.bpm,
+                musical_key=h.doc.musical_key,
+                price=h.doc.price,
+                currency=h.doc.currency,
+                is_free=h.doc.is_free,
+            )
+            for h in result.hits
+        ]
+        return SearchPage(
+            query=q,
+            hits=hits,
+            total=result.total,
+            page=page,
+            per_page=per_page,
+            pages=math.ceil(result.total / per_page),
+            facets=result.facets,
+            engine=self.backend.name,
+        )
+
+    async def suggest(self, q: str, limit: int = 8) -> Suggestions:
+        return Suggestions(query=q, suggestions=await self.backend.suggest(q, limit) if q.strip() else [])
+
+    async def status(self) -> SearchStatus:
+        return SearchStatus(
+            engine=self.backend.name,
+            documents=len(await self.backend.ids()),
+            published=await documents.count_published(),
+            outbox_pending=await outbox.pending(),
+            outbox_lag_seconds=round(await outbox.lag_seconds(), 3),
+        )
+
+    async def sync(self) -> int:
+        return await outbox.drain(self.backend)
+
+    async def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Rebuild the index from the database's published listings; return the count."""
+        await self.backend.ensure_index()
+        total = await documents.count_published()
+        keep: set[str] = set()
+        done = 0
+        async for batch in documents.published():
+            await self.backend.upsert(batch)
+            keep.update(d.id for d in batch)
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        stale = sorted(await self.backend.ids() - keep)
+        if stale:
+            await self.backend.delete(stale)
+        if progress:
+            progress(done, total)
+        return done

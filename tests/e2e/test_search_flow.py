@@ -1,0 +1,104 @@
+"""The search page in headless Chromium: instant results with a typo, facets, chips, empty state."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+from app.accounts.tables import User
+from app.catalog.tables import Listing
+from app.core import db
+from app.search import outbox
+from tests.e2e.conftest import screenshot
+from tests.support import LiveApp
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+TAG = uuid.uuid4().hex[:6]
+LISTINGS = [
+    ("Serum Pluck Essentials", "preset_bank", '["pluck", "edm"]'),
+    ("Vital Ambient Pads", "preset_bank", '["pad", "ambient"]'),
+    ("Dark Techno Drums", "sample_pack", '["drums", "techno"]'),
+]
+
+
+async def publish_listings(database_url: str) -> None:
+    """Write published listings (and their outbox rows) straight into the live app's database."""
+    engine = db.make_engine(database_url)
+    db.bind_tables(engine)
+    await db.start(engine)
+    try:
+        creator = User(
+            email=f"s{TAG}@example.com",
+            handle=f"maker{TAG}",
+            password_hash="x",
+            role="creator",
+            display_name="Search Maker",
+        )
+        await creator.save()
+        t = int(time.time())
+        for title, kind, tags in LISTINGS:
+            listing = Listing(
+                creator=creator.id,
+                slug=uuid.uuid4().hex[:10],
+                kind=kind,
+                title=title,
+                tags=tags,
+                status="published",
+                created_at=t,
+                updated_at=t,
+                published_at=t,
+            )
+            async with engine.transaction():
+                await listing.save()
+                await outbox.note(listing.id)
+    finally:
+        await db.stop(engine)
+
+
+async def wait_indexed(base: str, creator: str, count: int) -> None:
+    async with httpx.AsyncClient(base_url=base) as client:
+        for _ in range(100):
+            r = await client.get("/api/v1/search/", params={"creator": creator})
+            if r.json()["total"] == count:
+                return
+            await asyncio.sleep(0.2)
+    raise AssertionError("the listings never reached the search index")
+
+
+async def test_search_page(live_app: LiveApp, page: Page) -> None:
+    await publish_listings(live_app.env["ECHOEL_DATABASE_URL"])
+    await wait_indexed(live_app.url, f"maker{TAG}", len(LISTINGS))
+
+    await page.goto(f"{live_app.url}/")
+    await expect(page.locator("header .header-search input")).to_be_visible()
+    await page.goto(f"{live_app.url}/search.html?creator=maker{TAG}")
+    results = page.locator("#results .result")
+    await expect(results).to_have_count(3)
+
+    # Instant results, typo forgiven, match highlighted.
+    await page.fill("#q", "serun pluck")
+    await expect(results).to_have_count(1)
+    await expect(results.first.locator("h2 mark")).to_have_text(["Serum", "Pluck"])
+
+    # A facet narrows the results and shows a chip; removing the chip widens them again.
+    await page.fill("#q", "")
+    await expect(results).to_have_count(3)
+    await page.locator('#facet-lists input[data-param="kind"][data-value="sample_pack"]').check()
+    await expect(results).to_have_count(1)
+    await expect(results.first).to_contain_text("Dark Techno Drums")
+    chip = page.locator("#chips .chip", has_text="Type: Sample pack")
+    await expect(chip).to_be_visible()
+    assert "kind=sample_pack" in page.url
+    await screenshot(page, "search-facets")
+    await chip.click()
+    await expect(results).to_have_count(3)
+
+    # Nothing found: the page says what to do next.
+    await page.fill("#q", "zzqxv nothing")
+    await expect(page.locator("#results .empty")).to_contain_text("Remove a filter chip")

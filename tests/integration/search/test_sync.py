@@ -1,0 +1,104 @@
+"""The outbox keeps the index equal to the database's published listings, through crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from app.accounts.tables import User
+from app.catalog.tables import Listing
+from app.search import outbox
+from tests.integration.search.corpus import HOSTILE
+
+
+async def make_creator() -> User:
+    user = User(
+        email=f"c{uuid.uuid4().hex[:8]}@example.com",
+        handle=f"c{uuid.uuid4().hex[:8]}",
+        password_hash="x",
+        role="creator",
+        display_name="Crea Tor",
+    )
+    await user.save()
+    return user
+
+
+async def make_listing(creator: User, title: str, status: str = "published", **fields: Any) -> Listing:
+    t = int(time.time())
+    listing = Listing(
+        creator=creator.id,
+        slug=uuid.uuid4().hex[:12],
+        kind="preset_bank",
+        title=title,
+        status=status,
+        created_at=t,
+        updated_at=t,
+        published_at=t,
+        **fields,
+    )
+    async with Listing._meta.db.transaction():
+        await listing.save()
+        await outbox.note(listing.id)
+    return listing
+
+
+async def published_ids() -> set[str]:
+    return {str(r["id"]) for r in await Listing.select(Listing.id).where(Listing.status == "published")}
+
+
+async def test_changes_reach_search_within_seconds(app: Litestar, client: httpx.AsyncClient) -> None:
+    creator = await make_creator()
+    listing = await make_listing(creator, "Serum Pluck Essentials", tags='["pluck"]')
+    # The in-process job worker applies the outbox; poll the public API as a visitor would.
+    assert await _eventually(client, "serun pluck", lambda hits: [h["id"] for h in hits] == [str(listing.id)])
+    await app.state.catalog.set_status(creator, listing.id, "unlisted")
+    assert await _eventually(client, "serum pluck", lambda hits: hits == [])
+    r = await client.get("/api/v1/search/", params={"q": "serum"})
+    assert r.headers["cache-control"].startswith("public")
+
+
+async def _eventually(client: httpx.AsyncClient, q: str, ok: Any, seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        r = await client.get("/api/v1/search/", params={"q": q})
+        assert r.status_code == 200
+        if ok(r.json()["hits"]):
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"bpm_min": "fast"},
+        {"bpm_min": "0"},
+        {"sort": "cheapest"},
+        {"page": "0"},
+        {"per_page": "1000"},
+        {"free": "maybe"},
+        {"q": "x" * 201},
+        {"bpm_min": "140", "bpm_max": "100"},
+        {"price_min": "-1"},
+        {"tag": "bad\x00tag"},
+        {"tag": "x" * 81},
+    ],
+)
+async def test_invalid_filters_are_422(client: httpx.AsyncClient, params: dict[str, str]) -> None:
+    r = await client.get("/api/v1/search/", params=params)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_hostile_queries_through_the_api(client: httpx.AsyncClient) -> None:
+    for q in HOSTILE:
+        r = await client.get("/api/v1/search/", params={"q": q, "tag": q[:80] or "x"})
+        assert r.status_code in (200, 422), (q, r.text)
+        s = await client.get("/api/v1/search/suggest", params={"q": q[:100]})
+        assert s.status_code == 200, (q, s.text)
