@@ -246,6 +246,8 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"Echoel auth benchmark: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, bcrypt cost {ROUNDS}")
+    # Other work on the cores shows up directly in p99: say how busy the machine was.
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
     started = time.monotonic()
     port = free_port()
     with Server("hello", [sys.executable, "scripts/bench/_hello.py", str(port)], port, {}) as base:
@@ -261,7 +263,7 @@ def main() -> None:
                 rows += measure("postgres", pg.create_database("bench"), base, args)
             finally:
                 pg.stop()
-    print(f"\nmeasured in {time.monotonic() - started:.0f} s\n")
+    print(f"\nmeasured in {time.monotonic() - started:.0f} s, load average after: {os.getloadavg()[0]:.1f}\n")
     print_table(rows)
 
 
