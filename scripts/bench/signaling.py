@@ -32,6 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _load import Server, free_port, percentile, print_table
 
 PASSWORD = "bench password, long enough"
+T0 = time.monotonic()
+
+
+def progress(what: str) -> None:
+    print(f"[{time.monotonic() - T0:6.1f} s] {what}", file=sys.stderr, flush=True)
+
+
 PAYLOAD_BYTES = 300
 
 
@@ -109,10 +116,10 @@ async def open_socks(
                 raise RuntimeError(f"refused: {welcome}")
             return Sock(ws, welcome["peer"], latencies)
 
-    out = []
-    for room, token in rooms:
-        out.append(list(await asyncio.gather(*(one(room, token) for _ in range(per_room)))))
-    return out
+    async def group(room: str, token: str) -> list[Sock]:
+        return [await one(room, token) for _ in range(per_room)]
+
+    return list(await asyncio.gather(*(group(room, token) for room, token in rooms)))
 
 
 async def close_all(groups: list[list[Sock]]) -> None:
@@ -160,7 +167,9 @@ def measure(
     server: Server, rooms: list[tuple[str, str]], idle_rooms: list[tuple[str, str]], args: argparse.Namespace
 ) -> dict[str, float]:
     assert server.process is not None
+    progress(f"relay load on {server.name}")
     latencies, sent = asyncio.run(relay_load(server.url, rooms, args.rate, args.seconds))
+    progress(f"idle sockets on {server.name}")
     per_socket = asyncio.run(idle_memory(server.url, server.process.pid, idle_rooms, args.idle))
     ms = [x * 1000 for x in latencies]
     return {
@@ -193,6 +202,7 @@ def main() -> None:
         "echoel-signal", [py, "-m", "app.cli", "run", "--port", str(port), "--workers", "1"], port, env, "/readyz"
     ) as app:
         echoel = Echoel(app.url)
+        progress("creating users and rooms")
         asyncio.run(echoel.prepare(500 + args.idle // 4))
         rooms, idle_rooms = echoel.rooms[:500], echoel.rooms[500:]
         results["echoel"] = measure(app, rooms, idle_rooms, args)
