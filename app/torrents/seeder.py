@@ -29,6 +29,7 @@ import anyio.to_thread
 import libtorrent as lt
 
 from app.core.settings import Settings
+from app.torrents.catalog import revoke_refunded
 from app.torrents.tables import Torrent
 from app.torrents.tokens import seeder_key
 from app.torrents.tracker import allowed_peers, forget_expired
@@ -120,6 +121,7 @@ class Seeder:
                 {Torrent.peers: peers, Torrent.upload_rate: rate, Torrent.p2p_bytes: Torrent.p2p_bytes + delta}
             ).where(Torrent.id == torrent_id)
         await forget_expired()
+        await revoke_refunded()
         self._write_stats()
         return self.stats
 

@@ -13,7 +13,9 @@ import anyio.to_thread
 from app.core import db
 from app.core.errors import Forbidden, InvalidInput, NotFound
 from app.core.settings import Settings
+from app.storage.protocol import ObjectStorage
 from app.torrents import builder
+from app.torrents.catalog import pack_version
 from app.torrents.packs import Entitlements, NoEntitlements, PackVersion, clean_relative_path, materialise
 from app.torrents.tables import Passkey, Torrent, TrackerPeer
 from app.torrents.tokens import PUBLIC, make_webseed_token, read_webseed_token
@@ -84,6 +86,10 @@ class TorrentService:
         row.status, row.progress = "ready", 1.0
         await row.save()
         return row
+
+    async def publish_catalog_version(self, storage: ObjectStorage, version_id: uuid.UUID) -> Torrent:
+        """Build the torrent of a published catalog version (run from a background job)."""
+        return await self.publish(await pack_version(storage, version_id))
 
     async def get(self, torrent_id: uuid.UUID) -> Torrent:
         row = await Torrent.objects().where(Torrent.id == torrent_id).first()

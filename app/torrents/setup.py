@@ -9,6 +9,7 @@ import anyio
 from litestar import Litestar
 
 from app.core.settings import Settings
+from app.torrents.catalog import CatalogEntitlements
 from app.torrents.controllers import TorrentController, TrackerController, WebSeedController
 from app.torrents.packs import Entitlements
 from app.torrents.services import TorrentService
@@ -21,7 +22,7 @@ log = logging.getLogger("echoel.torrents")
 
 def attach(app: Litestar, settings: Settings, entitlements: Entitlements | None = None) -> None:
     """Put the torrent service and tracker on app.state; start the embedded seeder if configured."""
-    app.state.torrents = TorrentService(settings, entitlements)
+    app.state.torrents = TorrentService(settings, entitlements or CatalogEntitlements())
     app.state.tracker = Tracker(settings, seeder_key(settings.secret_key))
     if not settings.seeder_in_process:
         return

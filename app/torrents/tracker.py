@@ -16,6 +16,7 @@ from piccolo.columns.combination import Or
 from app.core import db
 from app.core.settings import Settings
 from app.torrents.bencode import bencode, failure
+from app.torrents.catalog import entitlement_revoked
 from app.torrents.tables import Passkey, Torrent, TrackerPeer
 
 MAX_NUMWANT = 200
@@ -145,7 +146,7 @@ class Tracker:
         row = await Passkey.objects().where(Passkey.key == passkey).first()
         if row is None:
             raise TrackerError("unknown passkey")
-        if row.revoked_at is not None:
+        if row.revoked_at is not None or await entitlement_revoked(row.user, row.listing_id):
             raise TrackerError("passkey revoked")
         if row.listing_id != torrent.listing_id:
             raise TrackerError("passkey not valid for this torrent")

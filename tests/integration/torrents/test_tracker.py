@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,9 @@ import httpx
 import libtorrent as lt
 import pytest
 
+from app.catalog.tables import Entitlement, Listing
 from app.core.errors import InvalidInput
+from app.torrents.catalog import revoke_refunded
 from app.torrents.packs import PackFile, PackVersion
 from app.torrents.services import TorrentService
 from app.torrents.tables import Torrent, TrackerPeer
@@ -162,3 +166,42 @@ async def test_publish_refuses_changed_or_unsafe_files(
     with pytest.raises(InvalidInput, match="unsafe file path"):
         await service.publish(unsafe)
     assert await Torrent.count().where(Torrent.status == "ready") == 2
+
+
+async def test_catalog_entitlement_issues_passkeys_and_a_refund_revokes_them(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    service: TorrentService = client._transport.app.state.torrents  # type: ignore[attr-defined]
+    creator, buyer = await signup_user(client), await signup_user(client)
+    now = int(time.time())
+    listing = Listing(
+        creator=uuid.UUID(creator["id"]),
+        slug="pads",
+        kind="sample_pack",
+        title="Pads",
+        price_kind="fixed",
+        price_amount=900,
+        status="published",
+        created_at=now,
+        updated_at=now,
+    )
+    await listing.save()
+    version, _ = make_pack(tmp_path, {"a.wav": 50_000}, private=True)
+    paid = await service.publish(dataclasses.replace(version, listing_id=listing.id))
+    url = f"/api/v1/torrents/{paid.id}/my-torrent"
+    assert (await client.get(url, headers=bearer(buyer["token"]))).status_code == 403
+    entitlement = Entitlement(user=uuid.UUID(buyer["id"]), listing=listing.id, source="purchase", created_at=now)
+    await entitlement.save()
+    r = await client.get(url, headers=bearer(buyer["token"]))
+    assert r.status_code == 200
+    announce = lt.bdecode(r.content)[b"announce"].decode()
+    passkey = announce.rsplit("/", 1)[1]
+    query = _query(bytes.fromhex(paid.info_hash_v1 or ""))
+    assert b"failure reason" not in await _announce(client, query, passkey)
+    # A refund revokes the catalog entitlement: the tracker refuses at once, the seeder's sweep
+    # revokes the passkey (and forgets the buyer's address).
+    await Entitlement.update({Entitlement.revoked_at: now}).where(Entitlement.id == entitlement.id)
+    assert (await _announce(client, query, passkey))[b"failure reason"] == b"passkey revoked"
+    assert await revoke_refunded() == 1
+    assert await TrackerPeer.count() == 0
+    assert (await client.get(url, headers=bearer(buyer["token"]))).status_code == 403
