@@ -8,9 +8,12 @@ the client only names listings, chosen amounts and codes.
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from asyncpg.exceptions import UniqueViolationError  # type: ignore[import-untyped]
 
 from app.accounts.tables import User
 from app.catalog.tables import Listing
@@ -24,6 +27,8 @@ from app.payments.stripe import PaymentGateway, require
 from app.payments.tables import Order, OrderItem
 
 FOR_SALE = {"published", "unlisted"}
+# What a duplicate key raises on each database.
+UNIQUE_VIOLATIONS = (sqlite3.IntegrityError, UniqueViolationError)
 
 
 @dataclass
@@ -96,18 +101,39 @@ class CheckoutService:
         creator = await User.objects().where(User.handle == ref.lower()).first()
         return creator.id if creator is not None else None
 
+    async def _existing(self, key: str, buyer: User) -> Order | None:
+        order = await Order.objects().where(Order.idempotency_key == key).first()
+        if order is not None and order.buyer != buyer.id:
+            raise Forbidden("This cart belongs to someone else.", field="cart_id")
+        return order
+
     async def start(self, buyer: User, data: CheckoutCreate) -> CheckoutOut:
         key = f"checkout:{data.cart_id}"
-        existing = await Order.objects().where(Order.idempotency_key == key).first()
+        existing = await self._existing(key, buyer)
         if existing is not None:
-            if existing.buyer != buyer.id:
-                raise Forbidden("This cart belongs to someone else.", field="cart_id")
             return await self._session_for(existing, buyer)
         lines, currency = await _listing_lines(buyer, data)
         tips = await _tip_lines(buyer, data)
         if not lines and not tips:
             raise InvalidInput("The cart is empty.", field="items")
-        currency = currency or "USD"
+        try:
+            order = await self._write_order(buyer, key, data, lines=lines, tips=tips, currency=currency or "USD")
+        except UNIQUE_VIOLATIONS:
+            # The same cart sent twice at once: the other request wrote the order; answer with it.
+            existing = await self._existing(key, buyer)
+            if existing is None:
+                raise
+            return await self._session_for(existing, buyer)
+        if order.total == 0:
+            # Nothing to pay (a 100% code): no Stripe, the order is paid at once.
+            await fulfilment.fulfil(order.id)
+            return CheckoutOut(order_id=order.id, status="paid", total=0, currency=order.currency, checkout_url=None)
+        return await self._session_for(order, buyer)
+
+    async def _write_order(
+        self, buyer: User, key: str, data: CheckoutCreate, *, lines: list[Line], tips: list[Line], currency: str
+    ) -> Order:
+        """The pending order and its items, in one transaction with the discount codes' uses."""
         all_lines = lines + tips
         ref = await self._ref_creator(data.ref)
         async with fulfilment.atomic():
@@ -142,11 +168,7 @@ class CheckoutService:
                     discount_code=line.code,
                     commission_bps=bps,
                 ).save()
-        if total == 0:
-            # Nothing to pay (a 100% code): no Stripe, the order is paid at once.
-            await fulfilment.fulfil(order.id)
-            return CheckoutOut(order_id=order.id, status="paid", total=0, currency=currency, checkout_url=None)
-        return await self._session_for(order, buyer)
+        return order
 
     async def _session_for(self, order: Order, buyer: User) -> CheckoutOut:
         """The Stripe session of a pending order (created, or the same one again on a retry)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -100,6 +101,13 @@ async def test_someone_elses_cart_and_session_are_refused(client: httpx.AsyncCli
         "/api/v1/checkout", json={"cart_id": cart, "items": [{"listing_id": item["id"]}]}, headers=buyer
     )
     assert retry.json()["order_id"] == first.json()["order_id"]  # a retry is the same order
+    # The same new cart sent several times at once (a double click, a retrying client): one order.
+    twin = str(uuid.uuid4())
+    body = {"cart_id": twin, "items": [{"listing_id": item["id"]}]}
+    answers = await asyncio.gather(*(client.post("/api/v1/checkout", json=body, headers=buyer) for _ in range(4)))
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    assert len({a.json()["order_id"] for a in answers}) == 1
+    assert await Order.count() == 2
     stolen = await client.post(
         "/api/v1/checkout", json={"cart_id": cart, "items": [{"listing_id": item["id"]}]}, headers=other
     )
@@ -108,7 +116,7 @@ async def test_someone_elses_cart_and_session_are_refused(client: httpx.AsyncCli
     confirm = await client.post("/api/v1/checkout/confirm", json={"session_id": sid}, headers=other)
     assert confirm.status_code == 404
     assert (await client.get(f"/api/v1/orders/{first.json()['order_id']}", headers=other)).status_code == 404
-    assert await Order.count() == 1 and await Entitlement.count() == 0
+    assert await Order.count() == 2 and await Entitlement.count() == 0
 
 
 class TestWithoutStripeKeys:
