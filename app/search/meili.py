@@ -21,7 +21,7 @@ from app.search.protocol import FACETS, Filters, Hit, SearchDoc, SearchQuery, Se
 
 _PRE, _POST = "\x02", "\x03"
 SETTINGS: dict[str, Any] = {
-    "searchableAttributes": ["title", "tags", "creator", "creator_name", "description"],
+    "searchableAttributes": ["title", "tags", "synth", "daw", "genre", "creator", "creator_name", "description"],
     "filterableAttributes": [*FACETS, "id", "bpm", "price", "is_free"],
     "sortableAttributes": ["published_at", "price", "popularity"],
     "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness"],

@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - SQL here joins fixed fragments and {} placeholders; values travel as parameters
 """PostgreSQL search: a weighted tsvector for matching and ranking, pg_trgm for typo tolerance."""
 
 from __future__ import annotations
@@ -45,25 +46,25 @@ class PostgresSearch(SqlSearch):
         rank = "ts_rank_cd(d.tsv, to_tsquery('simple', {})) DESC"
         return "search_docs d", "d.tsv @@ to_tsquery('simple', {})", rank, [tsquery], [tsquery]
 
-    async def _insert_text(self, rid: int, doc: SearchDoc) -> None:
-        title, tags, creator, description = searchable_text(doc)
-        await self.q(
-            "UPDATE search_docs SET tsv = setweight(to_tsvector('simple', {}), 'A') || "
-            "setweight(to_tsvector('simple', {}), 'B') || setweight(to_tsvector('simple', {}), 'C'), "
-            "suggest = {} WHERE rid = {}",
-            title,
-            f"{tags} {creator}",
-            description,
-            f"{title} {tags} {creator}",
-            rid,
-        )
-        words = sorted(set(text.words(f"{title} {tags} {creator} {description}")))
-        if words:
-            marks = ", ".join("({})" for _ in words)
-            await self.q(f"INSERT INTO search_words (word) VALUES {marks} ON CONFLICT DO NOTHING", *words)  # noqa: S608
+    extra_columns = ("tsv", "suggest")
 
-    async def _delete_text(self, rid: int) -> None:
-        # The row's tsv goes with it; words stay (a stale word only widens a typo search).
+    def _doc_extras(self, doc: SearchDoc) -> tuple[list[str], list[Any]]:
+        title, tags, creator, description = searchable_text(doc)
+        tsv = (
+            "setweight(to_tsvector('simple', {}), 'A') || setweight(to_tsvector('simple', {}), 'B') || "
+            "setweight(to_tsvector('simple', {}), 'C')"
+        )
+        return [tsv, "{}"], [title, f"{tags} {creator}", description, f"{title} {tags} {creator}"]
+
+    async def _insert_texts(self, rows: list[tuple[int, SearchDoc]]) -> None:
+        words = sorted({w for _, doc in rows for w in text.words(" ".join(searchable_text(doc)))})
+        for i in range(0, len(words), 1000):
+            piece = words[i : i + 1000]
+            marks = ", ".join("({})" for _ in piece)
+            await self.q(f"INSERT INTO search_words (word) VALUES {marks} ON CONFLICT DO NOTHING", *piece)
+
+    async def _delete_texts(self, rids_sql: str, args: list[Any]) -> None:
+        # The tsvector goes with its row; words stay (a stale word only widens a typo search).
         return None
 
     async def _known(self, term: str) -> bool:

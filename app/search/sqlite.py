@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - SQL here joins fixed fragments and {} placeholders; values travel as parameters
 """SQLite FTS5 search for the embedded default; typo tolerance from the FTS vocabulary."""
 
 from __future__ import annotations
@@ -42,15 +43,16 @@ class SqliteSearch(SqlSearch):
         source = "search_fts JOIN search_docs d ON d.rid = search_fts.rowid"
         return source, "search_fts MATCH {}", "bm25(search_fts, 10.0, 5.0, 3.0, 1.0)", [" AND ".join(groups)], []
 
-    async def _insert_text(self, rid: int, doc: SearchDoc) -> None:
-        await self.q(
-            "INSERT INTO search_fts (rowid, title, tags, creator, description) VALUES ({}, {}, {}, {}, {})",
-            rid,
-            *searchable_text(doc),
-        )
+    async def _insert_texts(self, rows: list[tuple[int, SearchDoc]]) -> None:
+        if rows:
+            await self.q(
+                "INSERT INTO search_fts (rowid, title, tags, creator, description) VALUES "
+                + ", ".join("({}, {}, {}, {}, {})" for _ in rows),
+                *[x for rid, doc in rows for x in (rid, *searchable_text(doc))],
+            )
 
-    async def _delete_text(self, rid: int) -> None:
-        await self.q("DELETE FROM search_fts WHERE rowid = {}", rid)
+    async def _delete_texts(self, rids_sql: str, args: list[Any]) -> None:
+        await self.q(f"DELETE FROM search_fts WHERE rowid IN {rids_sql}", *args)
 
     async def _known(self, term: str) -> bool:
         return bool(await self.q("SELECT 1 FROM search_vocab WHERE term = {}", term))
