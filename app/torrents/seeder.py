@@ -1,9 +1,12 @@
 """The seeder: libtorrent sessions seeding every ready torrent, tuned for TCP throughput.
 
 Free packs share one session (DHT on). Each paid pack gets its own small session, because
-libtorrent's IP filter is per session: that session blocks every address except those the
-tracker saw announce this torrent with a valid passkey within the last two announce intervals,
-refreshed every ``seeder_refresh_seconds``. A blocked address is refused at connect time and a
+libtorrent's IP filter is per session, and only while buyers are active (a paid pack with no
+buyer announcing for ``PRIVATE_IDLE_SECONDS`` is dropped, its resume data saved; the web seed
+serves buyers whose client cannot be dialled meanwhile). That session's filter blocks every
+address except those the tracker saw announce this torrent with a valid passkey within the last
+two announce intervals, refreshed every ``seeder_refresh_seconds``; newly allowed buyers are
+dialled at once. A blocked address is refused at connect time and a
 peer that becomes blocked is disconnected, so it receives no further payload.
 
 Limits of the address filter: buyers behind one NAT share an address, so a non-buyer (or a
@@ -35,6 +38,8 @@ from app.torrents.tokens import seeder_key
 from app.torrents.tracker import allowed_peers, forget_expired
 
 log = logging.getLogger("echoel.seeder")
+# A paid pack's session is closed after this long without an authorised peer (memory bound).
+PRIVATE_IDLE_SECONDS = 120
 
 
 def session_settings(listen: str, *, dht: bool) -> dict[str, Any]:
@@ -76,6 +81,7 @@ class Seeded:
     allowed: frozenset[tuple[str, int]] = frozenset()
     uploaded: int = -1
     resumed: bool = False
+    idle_since: float | None = None
 
 
 @dataclass
@@ -83,6 +89,8 @@ class Stats:
     """What the seeder reports (also written to ``seeder-stats.json`` for the app and metrics)."""
 
     torrents: int = 0
+    # Paid packs without an active buyer: no session until one announces.
+    dormant: int = 0
     peers: int = 0
     upload_rate: int = 0
     payload_uploaded: int = 0
@@ -131,8 +139,10 @@ class Seeder:
         for torrent_id in list(self.seeded):
             if torrent_id not in wanted:
                 self._remove(torrent_id)
+        self._retire_idle(allowed)
         for torrent_id, row in wanted.items():
-            if torrent_id not in self.seeded:
+            # A paid pack wakes up when a buyer announces it (and is dialled at once below).
+            if torrent_id not in self.seeded and (not row.private or allowed.get(torrent_id)):
                 try:
                     self._add(row)
                 except Exception:
@@ -152,6 +162,7 @@ class Seeder:
         self._alerts()
         if time.monotonic() - self._last_save > 60:
             self.save_resume_data()
+        self.stats.dormant = sum(1 for t in wanted if t not in self.seeded)
         return self._collect()
 
     def _add(self, row: Torrent) -> None:
@@ -182,6 +193,29 @@ class Seeder:
         handle = session.add_torrent(params)
         self.seeded[row.id] = Seeded(row.id, row.private, handle, session, resumed=resumed)
         self.stats.resumed += int(resumed)
+
+    def _retire_idle(self, allowed: dict[uuid.UUID, frozenset[tuple[str, int]]]) -> None:
+        now = time.monotonic()
+        for torrent_id, item in list(self.seeded.items()):
+            if not item.private or allowed.get(torrent_id):
+                item.idle_since = None
+            elif item.idle_since is None:
+                item.idle_since = now
+            elif now - item.idle_since > PRIVATE_IDLE_SECONDS:
+                self._retire(torrent_id)
+
+    def _retire(self, torrent_id: uuid.UUID) -> None:
+        """Save a paid pack's resume data, then close its session."""
+        item = self.seeded[torrent_id]
+        item.handle.save_resume_data(lt.torrent_handle.save_info_dict)
+        deadline = time.monotonic() + 5
+        saved = False
+        while not saved and time.monotonic() < deadline:
+            item.session.wait_for_alert(200)
+            for alert in item.session.pop_alerts():
+                self._on_alert(alert)
+                saved = saved or isinstance(alert, lt.save_resume_data_alert | lt.save_resume_data_failed_alert)
+        self._remove(torrent_id)
 
     def _remove(self, torrent_id: uuid.UUID) -> None:
         item = self.seeded.pop(torrent_id)
@@ -220,7 +254,12 @@ class Seeder:
 
     def _collect(self) -> dict[uuid.UUID, tuple[int, int, int]]:
         out: dict[uuid.UUID, tuple[int, int, int]] = {}
-        stats = Stats(resumed=self.stats.resumed, checked=self.stats.checked, torrents=len(self.seeded))
+        stats = Stats(
+            resumed=self.stats.resumed,
+            checked=self.stats.checked,
+            torrents=len(self.seeded),
+            dormant=self.stats.dormant,
+        )
         for item in self.seeded.values():
             status = item.handle.status()
             # all_time_upload survives pauses and restarts (it is in the resume data); the first

@@ -126,7 +126,7 @@ class SeederProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        if not wait_until(lambda: self.stats().get("torrents", 0) >= torrents or self.process.poll() is not None, 60):
+        if not wait_until(lambda: self.stats().get("torrents", -1) >= torrents or self.process.poll() is not None, 60):
             raise RuntimeError("seeder did not pick up the torrents: " + self.log())
         if self.process.poll() is not None:
             raise RuntimeError("seeder exited: " + self.log())

@@ -52,8 +52,14 @@ async def test_paid_pack_outsiders_get_nothing_buyer_completes_until_revoked(
     assert str(info.info_hashes().v1) == torrent.info_hash_v1  # per-buyer sources keep the info-hash
     seeder_port = 0
 
-    with SeederProcess(torrent_env) as seeder:
-        seeder_port = seeder.stats()["listen"][str(torrent.id)]
+    seeder = SeederProcess(torrent_env).start(torrents=0)
+    try:
+        # No buyer yet: the paid pack has no session at all.
+        assert seeder.stats()["dormant"] == 1
+        # The buyer on 127.0.0.2 announces with the passkey and downloads from the seeder.
+        session = downloader("127.0.0.2")
+        handle = session.add_torrent(_params(body, tmp_path / "buyer", tracker=True))
+        seeder_port = seeder.wait_stats(lambda s: str(torrent.id) in s.get("listen", {}))["listen"][str(torrent.id)]
         # Outsiders on 127.0.0.3 and 127.0.0.4 go straight to the seeder: one knows only the
         # info-hash, the other holds a leaked .torrent (but no passkey of its own).
         outsider = downloader("127.0.0.3")
@@ -64,9 +70,6 @@ async def test_paid_pack_outsiders_get_nothing_buyer_completes_until_revoked(
         leaked = downloader("127.0.0.4")
         outsider_leak = leaked.add_torrent(_params(body, tmp_path / "outsider-leak", tracker=False))
 
-        # The buyer on 127.0.0.2 announces with the passkey and downloads from the seeder.
-        session = downloader("127.0.0.2")
-        handle = session.add_torrent(_params(body, tmp_path / "buyer", tracker=True))
         for _ in range(20):  # keep knocking while the buyer is being served
             outsider_hash.connect_peer(("127.0.0.1", seeder_port))
             outsider_leak.connect_peer(("127.0.0.1", seeder_port))
@@ -100,9 +103,11 @@ async def test_paid_pack_outsiders_get_nothing_buyer_completes_until_revoked(
         assert cut_after < 60
         print(f"revoked buyer cut off after {cut_after:.1f} s")
         assert seeder.stats()["payload_uploaded"] >= torrent.total_size
+    finally:
+        seeder.stop()
 
     # The buyer's web seed URL is refused after the revocation too.
-    url = info.web_seeds()[0]["url"] + f"{version.name}/one.wav"
+    url = lt.bdecode(body)[b"url-list"][0].decode() + f"{version.name}/one.wav"
     async with httpx.AsyncClient() as http:
         response = await http.get(url, headers={"Range": "bytes=0-99"})
     assert response.status_code == 403

@@ -12,13 +12,16 @@ async def test_seeder_restart_resumes_without_rehashing(
     service: TorrentService, torrent_env: dict[str, str], tmp_path: Path
 ) -> None:
     free, _ = make_pack(tmp_path / "free", {"a.wav": 6 * MB, "b/c.wav": 3 * MB})
-    paid, _ = make_pack(tmp_path / "paid", {"x.wav": 5 * MB}, private=True)
-    torrents = [await service.publish(free), await service.publish(paid)]
+    other, _ = make_pack(tmp_path / "other", {"x.wav": 5 * MB})
+    paid, _ = make_pack(tmp_path / "paid", {"y.wav": 1 * MB}, private=True)
+    torrents = [await service.publish(free), await service.publish(other)]
+    await service.publish(paid)  # no buyer announces it: it stays dormant, without a session
     resume_dir = Path(torrent_env["ECHOEL_VAR_DIR"]) / "torrents" / "resume"
 
     seeder = SeederProcess(torrent_env).start(torrents=2)
     first = seeder.wait_stats(lambda s: s.get("seeding") == 2)
     assert first["resumed"] == 0 and first["checked"] == 0  # fresh torrents start in seed mode
+    assert first["dormant"] == 1
     seeder.stop()  # SIGTERM: resume data is saved on the way out
     assert sorted(p.name for p in resume_dir.iterdir()) == sorted(f"{t.id}.resume" for t in torrents)
 
