@@ -148,7 +148,11 @@ async def relay_load(base: str, rooms: list[tuple[str, str]], rate: int, seconds
             await a.ws.send(json.dumps(body))
             sent += 1
         await asyncio.sleep(0.001)
-    await asyncio.sleep(2)  # stragglers
+    # Stragglers: wait (up to 20 s) until every message arrived, so slow is not mistaken for lost.
+    for _ in range(200):
+        if len(latencies) >= sent:
+            break
+        await asyncio.sleep(0.1)
     await close_all(groups)
     return latencies, sent
 
@@ -167,10 +171,12 @@ def measure(
     server: Server, rooms: list[tuple[str, str]], idle_rooms: list[tuple[str, str]], args: argparse.Namespace
 ) -> dict[str, float]:
     assert server.process is not None
-    progress(f"relay load on {server.name}")
-    latencies, sent = asyncio.run(relay_load(server.url, rooms, args.rate, args.seconds))
+    # Memory first, on a fresh process: after the load phase the allocator's free lists and the
+    # garbage collector would blur the difference.
     progress(f"idle sockets on {server.name}")
     per_socket = asyncio.run(idle_memory(server.url, server.process.pid, idle_rooms, args.idle))
+    progress(f"relay load on {server.name}")
+    latencies, sent = asyncio.run(relay_load(server.url, rooms, args.rate, args.seconds))
     ms = [x * 1000 for x in latencies]
     return {
         "sent": sent,
