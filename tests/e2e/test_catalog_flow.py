@@ -28,6 +28,8 @@ from tests.support import LiveApp, test_env
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 PASSWORD = "correct horse battery staple"
+# Generous: the flow crosses the app, MinIO and Chromium on a shared 2-core machine.
+WAIT = 30_000
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,7 @@ async def log_in(page: Page, base_url: str, me: dict[str, str]) -> None:
     await page.get_by_label("Email").fill(me["email"])
     await page.get_by_label("Password", exact=True).fill(me["password"])
     await page.get_by_role("button", name="Log in").click()
-    await expect(page.locator("#account-handle")).to_have_text(f"@{me['handle']}")
+    await expect(page.locator("#account-handle")).to_have_text(f"@{me['handle']}", timeout=WAIT)
 
 
 async def new_listing(page: Page, base_url: str, title: str, price: str | None = None) -> str:
@@ -103,13 +105,15 @@ async def new_listing(page: Page, base_url: str, title: str, price: str | None =
         await page.get_by_label("Price").select_option("fixed")
         await page.get_by_label("Amount").fill(price)
     await page.get_by_role("button", name="Create listing").click()
-    await expect(page).to_have_url(re.compile(r"/listing-edit\.html\?id="))
+    await expect(page).to_have_url(re.compile(r"/listing-edit\.html\?id="), timeout=WAIT)
+    await expect(page.locator("#editor")).to_be_visible(timeout=WAIT)
     return page.url.split("id=")[1]
 
 
 async def test_create_upload_publish_play_download_and_grant(
     s3_app: LiveApp, browser: Browser, page: Page, tmp_path: Path
 ) -> None:
+    page.set_default_timeout(WAIT)
     creator = await account(s3_app.url, creator=True)
     await log_in(page, s3_app.url, creator)
     listing_id = await new_listing(page, s3_app.url, "Glass Pads")
@@ -122,7 +126,7 @@ async def test_create_upload_publish_play_download_and_grant(
             {"name": "demo.wav", "mimeType": "audio/wav", "buffer": wav()},
         ],
     )
-    await expect(page.locator(".upload-item[data-state=done]")).to_have_count(2, timeout=20_000)
+    await expect(page.locator(".upload-item[data-state=done]")).to_have_count(2, timeout=WAIT)
     # The preset arrives by drag and drop onto the drop zone.
     await page.evaluate(
         """([name, bytes]) => {
@@ -133,26 +137,27 @@ async def test_create_upload_publish_play_download_and_grant(
         }""",
         ["Glass Pads.fxb", list(preset)],
     )
-    await expect(page.locator(".upload-item[data-state=done]")).to_have_count(3, timeout=20_000)
+    await expect(page.locator(".upload-item[data-state=done]")).to_have_count(3, timeout=WAIT)
     progress = page.locator(".upload-item progress").last
     assert await progress.get_attribute("max") == str(len(preset))
-    await expect(page.locator("#files tr")).to_have_count(3)
+    await expect(page.locator("#files tr")).to_have_count(3, timeout=WAIT)
     await page.get_by_role("button", name="Publish", exact=True).click()
-    await expect(page.locator("#status")).to_have_text("Published")
+    await expect(page.locator("#status")).to_have_text("Published", timeout=WAIT)
     await screenshot(page, "catalog-editor")
 
     # A visitor (not signed in) sees the page, the cover and the waveform, plays the demo, downloads.
     visitor = await browser.new_context()
     try:
         vpage = await visitor.new_page()
+        vpage.set_default_timeout(WAIT)
         await vpage.goto(f"{s3_app.url}/listing.html?id={listing_id}")
-        await expect(vpage.locator("#title")).to_have_text("Glass Pads")
-        await expect(vpage.locator("#price")).to_have_text("Free")
-        await expect(vpage.locator("#cover")).to_be_visible()
+        await expect(vpage.locator("#title")).to_have_text("Glass Pads", timeout=WAIT)
+        await expect(vpage.locator("#price")).to_have_text("Free", timeout=WAIT)
+        await expect(vpage.locator("#cover")).to_be_visible(timeout=WAIT)
         assert await vpage.locator("#cover").evaluate("img => img.decode().then(() => img.naturalWidth)") == 120
-        await expect(vpage.locator("#waveform")).to_have_attribute("data-drawn", "true", timeout=10_000)
+        await expect(vpage.locator("#waveform")).to_have_attribute("data-drawn", "true", timeout=WAIT)
         await vpage.locator("#waveform").click()
-        await vpage.wait_for_function("document.getElementById('player').currentTime > 0.2", timeout=10_000)
+        await vpage.wait_for_function("document.getElementById('player').currentTime > 0.2", timeout=WAIT)
         await screenshot(vpage, "catalog-listing")
         async with vpage.expect_download() as info:
             await vpage.get_by_role("button", name="Download").click()
@@ -167,29 +172,30 @@ async def test_create_upload_publish_play_download_and_grant(
     # A paid listing: a buyer is refused until the creator grants it on the editor page.
     paid_id = await new_listing(page, s3_app.url, "Paid Keys", price="12.50")
     await page.set_input_files("#file-input", [{"name": "keys.fxp", "mimeType": "", "buffer": b"paid bytes"}])
-    await expect(page.locator(".upload-item[data-state=done]")).to_have_count(1, timeout=20_000)
+    await expect(page.locator(".upload-item[data-state=done]")).to_have_count(1, timeout=WAIT)
     await page.get_by_role("button", name="Publish", exact=True).click()
-    await expect(page.locator("#status")).to_have_text("Published")
+    await expect(page.locator("#status")).to_have_text("Published", timeout=WAIT)
 
     buyer = await account(s3_app.url)
     context = await browser.new_context()
     try:
         bpage = await context.new_page()
+        bpage.set_default_timeout(WAIT)
         await log_in(bpage, s3_app.url, buyer)
         await bpage.goto(f"{s3_app.url}/listing.html?id={paid_id}")
-        await expect(bpage.locator("#price")).to_contain_text("12.50")
+        await expect(bpage.locator("#price")).to_contain_text("12.50", timeout=WAIT)
         await bpage.get_by_role("button", name="Download").click()
-        await expect(bpage.locator("#download-error")).to_contain_text("paid")
+        await expect(bpage.locator("#download-error")).to_contain_text("paid", timeout=WAIT)
 
         await page.get_by_label("Handle").fill(buyer["handle"])
         await page.get_by_role("button", name="Grant").click()
-        await expect(page.locator("#grant-form .form-status")).to_contain_text(buyer["handle"])
+        await expect(page.locator("#grant-form .form-status")).to_contain_text(buyer["handle"], timeout=WAIT)
 
         async with bpage.expect_download() as info:
             await bpage.get_by_role("button", name="Download").click()
         assert (await info.value).suggested_filename == "keys.fxp"
         await bpage.goto(f"{s3_app.url}/library.html")
-        await expect(bpage.locator(".listing-card")).to_have_count(1)
-        await expect(bpage.locator(".listing-card h3")).to_have_text("Paid Keys")
+        await expect(bpage.locator(".listing-card")).to_have_count(1, timeout=WAIT)
+        await expect(bpage.locator(".listing-card h3")).to_have_text("Paid Keys", timeout=WAIT)
     finally:
         await context.close()

@@ -43,13 +43,14 @@ if (!account) {
 } else if (account.role === "member") {
   document.getElementById("not-creator").hidden = false;
 } else {
-  document.getElementById("dashboard").hidden = false;
-  await load();
+  // Wire the form before showing it, so nothing typed or chosen early is missed.
   const form = document.getElementById("create-form");
   const priceKind = form.elements.price_kind;
-  priceKind.addEventListener("change", () => {
+  const showAmount = () => {
     document.getElementById("amount-field").hidden = priceKind.value === "free";
-  });
+  };
+  priceKind.addEventListener("change", showAmount);
+  showAmount();
   bindForm(
     form,
     async ({ title, kind, price_kind, price_amount }) => {
@@ -62,4 +63,6 @@ if (!account) {
     },
     { title: "Give the listing a title (up to 140 characters).", price_amount: "Enter a price above zero." },
   );
+  await load();
+  document.getElementById("dashboard").hidden = false;
 }

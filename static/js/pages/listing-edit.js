@@ -188,9 +188,10 @@ if (!account) {
   try {
     await reload();
     fillDetails();
-    document.getElementById("editor").hidden = false;
     wireUploads();
     wireForms();
+    // Shown only once wired: a file dropped or chosen earlier would be lost.
+    document.getElementById("editor").hidden = false;
   } catch (err) {
     flash(describeError(err));
   }
