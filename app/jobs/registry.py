@@ -18,6 +18,7 @@ HANDLER_MODULES = [
     "app.catalog.processing",
     "app.payments.jobs",
     "app.catalog.media_jobs",
+    "app.torrents.jobs",
     "app.search.sync",
 ]
 

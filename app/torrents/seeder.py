@@ -33,6 +33,7 @@ import libtorrent as lt
 
 from app.core.settings import Settings
 from app.torrents.catalog import revoke_refunded
+from app.torrents.jobs import enqueue_builds
 from app.torrents.tables import Torrent
 from app.torrents.tokens import seeder_key
 from app.torrents.tracker import allowed_peers, forget_expired
@@ -130,6 +131,7 @@ class Seeder:
             ).where(Torrent.id == torrent_id)
         await forget_expired()
         await revoke_refunded()
+        await enqueue_builds()
         self._write_stats()
         return self.stats
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import uuid
 from pathlib import Path
@@ -13,9 +14,12 @@ import httpx
 import libtorrent as lt
 import pytest
 
-from app.catalog.tables import Entitlement, Listing
+from app.catalog.tables import Entitlement, Listing, ListingFile, ListingVersion
 from app.core.errors import InvalidInput
+from app.jobs import JobContext
+from app.jobs.tables import Job
 from app.torrents.catalog import revoke_refunded
+from app.torrents.jobs import BUILD_KIND, build_torrent, enqueue_builds
 from app.torrents.packs import PackFile, PackVersion
 from app.torrents.services import TorrentService
 from app.torrents.tables import Torrent, TrackerPeer
@@ -205,3 +209,47 @@ async def test_catalog_entitlement_issues_passkeys_and_a_refund_revokes_them(
     assert await revoke_refunded() == 1
     assert await TrackerPeer.count() == 0
     assert (await client.get(url, headers=bearer(buyer["token"]))).status_code == 403
+
+
+async def test_published_sample_pack_version_is_built_by_a_job(client: httpx.AsyncClient) -> None:
+    state = client._transport.app.state  # type: ignore[attr-defined]
+    creator = await signup_user(client)
+    now = int(time.time())
+    listing = Listing(
+        creator=uuid.UUID(creator["id"]),
+        slug="drums",
+        kind="sample_pack",
+        title="Drums",
+        status="published",
+        created_at=now,
+        updated_at=now,
+    )
+    await listing.save()
+    version = ListingVersion(listing=listing.id, label="1.0", published=True, created_at=now)
+    await version.save()
+    data = b"RIFF" + bytes(range(256)) * 400
+    key = f"listings/{listing.id}/kick.wav"
+    path = state.storage.path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    await ListingFile(
+        listing=listing.id,
+        version=version.id,
+        object_key=key,
+        original_name="kicks/kick.wav",
+        size=len(data),
+        content_type="audio/wav",
+        role="file",
+        created_at=now,
+    ).save()
+    assert await enqueue_builds() == 1
+    jobs = await Job.select().where(Job.kind == BUILD_KIND)
+    assert len(jobs) == 1
+    await build_torrent(
+        JobContext(id=jobs[0]["id"], kind=BUILD_KIND, payload=json.loads(jobs[0]["payload"]), attempt=1, state=state)
+    )
+    torrent = await Torrent.objects().where(Torrent.version_id == version.id).first()
+    assert torrent is not None and torrent.status == "ready" and not torrent.private
+    assert torrent.name == "drums-1.0" and torrent.total_size == len(data)
+    assert (Path(torrent.data_dir) / "drums-1.0" / "kicks" / "kick.wav").read_bytes() == data
+    assert await enqueue_builds() == 0
