@@ -13,8 +13,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from piccolo.conf.apps import AppRegistry
-from piccolo.engine import Engine, PostgresEngine, SQLiteEngine
+from piccolo.engine import Engine, PostgresEngine
 from piccolo.querystring import QueryString
+
+from app.core.sqlite_pool import PooledSQLiteEngine
 
 # Every domain's Piccolo app; the order is the migration order.
 APPS = [
@@ -36,7 +38,7 @@ def make_engine(url: str) -> Engine[Any]:
         path.parent.mkdir(parents=True, exist_ok=True)
         _prepare_sqlite(path)
         # timeout: how long a writer waits for another worker's write lock before failing.
-        return SQLiteEngine(path=str(path), timeout=30)
+        return PooledSQLiteEngine(path=str(path), timeout=30)
     if scheme in {"postgres", "postgresql"}:
         return PostgresEngine(config={"dsn": url}, log_queries=False)
     raise ValueError(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")
@@ -67,6 +69,8 @@ async def start(engine: Engine[Any]) -> None:
 async def stop(engine: Engine[Any]) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+    elif isinstance(engine, PooledSQLiteEngine):
+        await engine.close_connections()
 
 
 async def ping(engine: Engine[Any]) -> None:

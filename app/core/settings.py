@@ -20,6 +20,25 @@ class SettingsError(RuntimeError):
     """Raised at start-up when the environment does not describe a valid configuration."""
 
 
+# Inclusive bounds of numeric settings; a value outside stops the app at start-up.
+_INF = float("inf")
+_RANGES: dict[str, tuple[float, float]] = {
+    "bcrypt_rounds": (4, 31),
+    "access_token_minutes": (1, 15),
+    "turn_ttl_seconds": (60, 3600),
+    "hash_threads": (1, 64),
+    "workers": (1, 64),
+    "upload_part_bytes": (5 * 1024 * 1024, 64 * 1024 * 1024),
+    "upload_single_max_bytes": (1, 5 * 1024**3),
+    "download_url_seconds": (1, 300),
+    "upload_url_seconds": (60, 7 * 86400),
+    "backup_keep": (1, _INF),
+    "jobs_concurrency": (1, _INF),
+    "jobs_max_attempts": (1, _INF),
+    "jobs_lease_seconds": (1, _INF),
+}
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The whole configuration of one Echoel process."""
 
@@ -160,34 +179,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
-        if not (4 <= self.bcrypt_rounds <= 31):
-            raise ValueError("bcrypt_rounds must be between 4 and 31")
+        for name, (low, high) in _RANGES.items():
+            if not (low <= getattr(self, name) <= high):
+                raise ValueError(f"{name} must be between {low} and {high}")
         if self.environment == "production" and self.bcrypt_rounds < 12:
             raise ValueError("bcrypt_rounds must be at least 12 in production")
-        if not (1 <= self.access_token_minutes <= 15):
-            raise ValueError("access_token_minutes must be between 1 and 15")
-        if not (60 <= self.turn_ttl_seconds <= 3600):
-            raise ValueError("turn_ttl_seconds must be between 60 and 3600")
-        if self.hash_threads < 1 or self.workers < 1:
-            raise ValueError("hash_threads and workers must be at least 1")
         if self.environment == "production" and (len(self.secret_key) < 32 or len(self.password_pepper) < 32):
             raise ValueError("secret_key and password_pepper must be set (32+ characters) in production")
-        if not (5 * 1024 * 1024 <= self.upload_part_bytes <= 64 * 1024 * 1024):
-            raise ValueError("upload_part_bytes must be between 5 MiB and 64 MiB")
-        if not (1 <= self.upload_single_max_bytes <= 5 * 1024**3):
-            raise ValueError("upload_single_max_bytes must be between 1 byte and 5 GiB")
-        if not (1 <= self.download_url_seconds <= 300):
-            raise ValueError("download_url_seconds must be between 1 and 300")
-        if not (60 <= self.upload_url_seconds <= 7 * 86400):
-            raise ValueError("upload_url_seconds must be between 60 and 604800")
-
-        if self.backup_interval_hours < 0 or self.backup_keep < 1:
-            raise ValueError("backup_interval_hours must be 0 (off) or more, backup_keep at least 1")
+        if self.backup_interval_hours < 0:
+            raise ValueError("backup_interval_hours must be 0 (off) or more")
+        if self.jobs_poll_seconds <= 0:
+            raise ValueError("jobs_poll_seconds must be above 0")
         self._check_payments()
-        if self.jobs_concurrency < 1 or self.jobs_max_attempts < 1:
-            raise ValueError("jobs_concurrency and jobs_max_attempts must be at least 1")
-        if self.jobs_lease_seconds < 1 or self.jobs_poll_seconds <= 0:
-            raise ValueError("jobs_lease_seconds must be at least 1 and jobs_poll_seconds above 0")
 
     def _check_payments(self) -> None:
         if not (0 <= self.commission_direct_bps <= 10000 and 0 <= self.commission_marketplace_bps <= 10000):
