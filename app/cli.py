@@ -31,6 +31,12 @@ def _migrate(*, quiet: bool = False) -> None:
                 result = await run_forwards(app_name="all")
             if not result.success:
                 raise SystemExit(f"migration failed: {result.message}")
+            # The database search index lives in tables Piccolo's migrations cannot express
+            # (FTS5, tsvector/trigram indexes); they are created here, by the owner role.
+            from app.search.backends import database_backend
+
+            db.bind_tables(engine)
+            await database_backend(engine).ensure_index()
         finally:
             await db.stop(engine)
 

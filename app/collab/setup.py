@@ -8,6 +8,7 @@ import uuid
 import msgspec
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
+from litestar.types import ControllerRouterHandler
 
 from app.collab import messages as m
 from app.collab.channels import make_channels, room_channel
@@ -19,7 +20,7 @@ from app.core.settings import Settings
 
 log = logging.getLogger("echoel.collab")
 
-ROUTE_HANDLERS = [SessionController, signaling]
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [SessionController, signaling]
 
 
 def collab_plugin(settings: Settings) -> ChannelsPlugin:

@@ -14,6 +14,7 @@ from app.search.sql import SqlSearch, searchable_text
 
 class PostgresSearch(SqlSearch):
     name = "postgres"
+    probe_table = "search_words"
     ddl = (
         "CREATE EXTENSION IF NOT EXISTS pg_trgm",
         "CREATE TABLE IF NOT EXISTS search_docs (rid BIGSERIAL PRIMARY KEY, id TEXT UNIQUE NOT NULL, "

@@ -52,8 +52,17 @@ class SqlSearch:
         return list(rows or [])
 
     async def ensure_index(self) -> None:
-        for statement in self.ddl:
-            await self.q(statement)
+        """Create the index tables unless they exist.
+
+        ``echoel migrate`` calls this as the owner role; at start-up the check alone runs, so a
+        least-privilege app role (no CREATE) starts fine once migrations have run.
+        """
+        try:
+            await self.q("SELECT 1 FROM search_docs LIMIT 0")
+            await self.q(f"SELECT 1 FROM {self.probe_table} LIMIT 0")
+        except Exception:
+            for statement in self.ddl:
+                await self.q(statement)
 
     # --- writing ----------------------------------------------------------------------
 
@@ -186,6 +195,8 @@ class SqlSearch:
 
     # --- engine hooks -----------------------------------------------------------------
 
+    # The engine's last-created index table: its presence means the DDL ran to the end.
+    probe_table = "search_terms"
     # Engine-specific columns of search_docs, filled from each document.
     extra_columns: tuple[str, ...] = ()
 

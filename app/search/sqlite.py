@@ -14,6 +14,7 @@ from app.search.sql import SqlSearch, searchable_text
 
 class SqliteSearch(SqlSearch):
     name = "sqlite"
+    probe_table = "search_vocab"
     ddl = (
         "CREATE TABLE IF NOT EXISTS search_docs (rid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc TEXT NOT NULL, "
         "price INTEGER NOT NULL, is_free INTEGER NOT NULL, bpm INTEGER, popularity INTEGER NOT NULL, "

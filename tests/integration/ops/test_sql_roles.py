@@ -85,11 +85,6 @@ def test_roles_script_is_idempotent(postgres: PostgresServer, provisioned: str) 
     assert psql(postgres, provisioned, "echoel_app", sql="SELECT count(*) FROM users").strip() == "0"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/search/sql.py ensure_index runs DDL at start-up (permission denied for schema public as "
-    "echoel_app); the search index must be created by a migration or sql/ as the owner",
-)
 def test_app_runs_as_the_dml_only_role(postgres: PostgresServer, provisioned: str, tmp_path: Path) -> None:
     app_url = f"postgresql://echoel_app@127.0.0.1:{postgres.port}/{provisioned}"
     env = test_env(app_url, tmp_path, ECHOEL_AUTO_MIGRATE="false")
