@@ -43,15 +43,18 @@ def loose_edge(minio_server: MinioServer, tmp_path_factory: pytest.TempPathFacto
 def test_limit_req_counts_the_true_peer_despite_spoofed_headers(strict_edge: Edge) -> None:
     statuses = []
     for i in range(12):
-        r = httpx.get(f"{strict_edge.url}/api/v1/auth/csrf", headers=spoofed(i))
+        # A GET of the log-in route: nginx counts it (the app answers 405); refreshes are not limited.
+        r = httpx.get(f"{strict_edge.url}/api/v1/auth/login", headers=spoofed(i))
         statuses.append(r.status_code)
         if r.status_code == 429:
             assert r.headers["content-type"] == "application/problem+json"
             assert r.json()["source"] == "edge" and r.json()["status"] == 429
             assert_security_headers(r)
     # Were the spoofed addresses believed, every request would have its own bucket.
-    assert statuses[:5] == [204] * 5
+    assert statuses[:5] == [405] * 5
     assert statuses[5:] == [429] * 7
+    # The same address, limited on log-in, still refreshes its session (a page load's refresh).
+    assert httpx.get(f"{strict_edge.url}/api/v1/auth/csrf").status_code == 204
 
 
 def test_app_failure_count_keys_on_the_true_peer(loose_edge: Edge) -> None:
@@ -83,13 +86,13 @@ def trusted_edge(minio_server: MinioServer, tmp_path_factory: pytest.TempPathFac
 
 
 def test_cf_connecting_ip_is_honoured_from_a_trusted_peer_only(trusted_edge: Edge) -> None:
-    url = f"{trusted_edge.url}/api/v1/auth/csrf"
+    url = f"{trusted_edge.url}/api/v1/auth/login"
     with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2")) as edge_peer:
         # Each request names another client: each gets its own bucket, none is limited.
-        assert [edge_peer.get(url, headers=spoofed(i)).status_code for i in range(8)] == [204] * 8
+        assert [edge_peer.get(url, headers=spoofed(i)).status_code for i in range(8)] == [405] * 8
         # One client named again and again is limited like any other.
         same = [edge_peer.get(url, headers=spoofed(99)).status_code for _ in range(7)]
-        assert same[:4] == [204] * 4 and same[-1] == 429
+        assert same[:4] == [405] * 4 and same[-1] == 429
     time.sleep(1.5)  # the access log is flushed once a second
     log = trusted_edge.nginx.access_log.read_text()
     assert "198.51.100.100 - " in log and "peer=127.0.0.2" in log
