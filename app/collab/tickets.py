@@ -1,45 +1,34 @@
 """Short-lived signaling tickets for the browser, so the access token never goes in a URL.
 
-A ticket is ``<payload>.<hmac>`` with payload = base64url(JSON {session, user, gen, exp}),
-signed with a key derived from the app secret. It is good for ``TICKET_SECONDS`` only, for one
-room and one user, and dies with the user's token generation ("log out everywhere"). It is not
-single-use: within its 30 seconds a replay could only open another socket for the same user in
-the same room, which the user may do anyway.
+A ticket is a grant from ``app.storage.signing`` (base64url JSON claims . HMAC-SHA256) for the
+``collab:ticket`` operation, naming one room, one user and the user's token generation, signed
+with a key derived from the app secret. It is good for ``TICKET_SECONDS`` only and dies with the
+user's token generation ("log out everywhere"). It is not single-use: within its 30 seconds a
+replay could only open another socket for the same user in the same room, which the user may
+do anyway.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import time
 import uuid
 
+from app.storage.signing import BadGrant, sign
+from app.storage.signing import verify as verify_grant
+
 TICKET_SECONDS = 30
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+OP = "collab:ticket"
 
 
 def issue(key: str, session_id: uuid.UUID, user_id: uuid.UUID, generation: int) -> str:
-    payload = {"s": str(session_id), "u": str(user_id), "g": generation, "e": int(time.time()) + TICKET_SECONDS}
-    body = _b64(json.dumps(payload, separators=(",", ":")).encode())
-    sig = _b64(hmac.new(key.encode(), body.encode(), hashlib.sha256).digest())
-    return f"{body}.{sig}"
+    return sign(key.encode(), OP, TICKET_SECONDS, s=str(session_id), u=str(user_id), g=generation)
 
 
 def verify(key: str, ticket: str, session_id: uuid.UUID) -> tuple[uuid.UUID, int] | None:
     """(user id, token generation) if the ticket is genuine, unexpired and for this room."""
-    body, _, sig = ticket.partition(".")
-    expected = _b64(hmac.new(key.encode(), body.encode(), hashlib.sha256).digest())
-    if not sig or not hmac.compare_digest(sig, expected):
-        return None
     try:
-        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        if payload["s"] != str(session_id) or int(payload["e"]) < time.time():
+        claims = verify_grant(key.encode(), ticket, OP)
+        if claims["s"] != str(session_id):
             return None
-        return uuid.UUID(payload["u"]), int(payload["g"])
-    except (ValueError, KeyError, TypeError):
+        return uuid.UUID(claims["u"]), int(claims["g"])
+    except (BadGrant, ValueError, KeyError, TypeError):
         return None
