@@ -22,10 +22,9 @@ def _migrate(*, quiet: bool = False) -> None:
 
     async def go() -> None:
         from app.core import db
+        from app.search.backends import database_backend
 
-        engine = db.make_engine(settings.db_url)
-        await db.start(engine)
-        try:
+        async with db.connected(db.make_engine(settings.db_url)) as engine:
             # Piccolo narrates every app; on `run` one line of ours is enough.
             with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
                 result = await run_forwards(app_name="all")
@@ -33,12 +32,7 @@ def _migrate(*, quiet: bool = False) -> None:
                 raise SystemExit(f"migration failed: {result.message}")
             # The database search index lives in tables Piccolo's migrations cannot express
             # (FTS5, tsvector/trigram indexes); they are created here, by the owner role.
-            from app.search.backends import database_backend
-
-            db.bind_tables(engine)
             await database_backend(engine).ensure_index()
-        finally:
-            await db.stop(engine)
 
     asyncio.run(go())
 
@@ -86,7 +80,10 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
     app = create_app()
 
     async def go() -> None:
-        async with app.lifespan():
+        from app.core import db
+
+        # Only the database: the app's start-up (job worker, seeder, schedules) is not needed here.
+        async with db.connected(app.state.engine):
             user = await app.state.accounts.create_admin(args.email, args.handle, password)
             print(f"admin ready: {user.handle} <{user.email}>")
 
@@ -121,13 +118,9 @@ def cmd_cleanup_orphans(args: argparse.Namespace) -> None:
     async def go() -> None:
         from app.core import db
 
-        db.bind_tables(app.state.engine)
-        await db.start(app.state.engine)
-        try:
+        async with db.connected(app.state.engine):
             await app.state.storage.ensure_ready()
             report = await clean_orphans(app.state.storage, age)
-        finally:
-            await db.stop(app.state.engine)
         print(
             f"aborted {report.multipart_aborted} unfinished multipart uploads, deleted "
             f"{report.objects_deleted} orphan objects, expired {report.uploads_expired} uploads"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,6 +61,17 @@ def bind_tables(engine: Engine[Any]) -> None:
     for app_config in registry().app_configs.values():
         for table in app_config.table_classes:
             table._meta.db = engine
+
+
+@asynccontextmanager
+async def connected(engine: Engine[Any]) -> AsyncIterator[Engine[Any]]:
+    """Tables bound to ``engine`` and its connections open, for commands that need no web app."""
+    bind_tables(engine)
+    await start(engine)
+    try:
+        yield engine
+    finally:
+        await stop(engine)
 
 
 async def start(engine: Engine[Any]) -> None:

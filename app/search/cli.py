@@ -24,15 +24,11 @@ def cmd_reindex(_: argparse.Namespace) -> None:
     app = create_app(get_settings())
 
     async def go() -> None:
-        db.bind_tables(app.state.engine)
-        await db.start(app.state.engine)
-        try:
+        async with db.connected(app.state.engine):
             started = time.monotonic()
             count = await app.state.search.reindex(lambda done, total: _bar(done, total, started))
             sys.stderr.write("\n")
             print(f"reindexed {count} published listings into {app.state.search.backend.name}")
-        finally:
-            await db.stop(app.state.engine)
 
     asyncio.run(go())
 
