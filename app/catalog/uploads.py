@@ -16,12 +16,11 @@ from datetime import timedelta
 from piccolo.query.functions.aggregate import Sum
 
 from app.accounts.tables import User
-from app.catalog import magic
 from app.catalog.processing import schedule_cleanup, schedule_processing
 from app.catalog.schemas import FileOut, PartUrl, PostUpload, StoredPart, UploadCreate, UploadOut, UploadParts
 from app.catalog.services import CatalogService
 from app.catalog.tables import Listing, ListingFile, ListingVersion, Upload
-from app.catalog.verify import Rejected, verify_object
+from app.catalog.verify import COVER_MAX_BYTES, Rejected, allowed_for_role, verify_object
 from app.catalog.views import file_out
 from app.core.db import now
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound, ServiceUnavailable
@@ -69,9 +68,9 @@ class UploadService:
         return row
 
     async def create(self, user: User, data: UploadCreate) -> UploadOut:
-        if not magic.allowed_for_role(data.content_type, data.role):
+        if not allowed_for_role(data.content_type, data.role):
             raise InvalidInput(f"A {data.role} cannot be {data.content_type}.", field="content_type")
-        limit = magic.COVER_MAX_BYTES if data.role == "cover" else self.settings.upload_max_file_bytes
+        limit = COVER_MAX_BYTES if data.role == "cover" else self.settings.upload_max_file_bytes
         if data.size > limit:
             raise InvalidInput(f"The file is larger than the {limit} bytes allowed.", field="size")
         # The reads share one connection (a read-only transaction): on SQLite every query

@@ -6,9 +6,26 @@ import io
 
 import anyio.to_thread
 
-from app.catalog import magic
 from app.catalog.tables import Upload
+from app.media import magic
 from app.storage import ObjectStorage
+
+IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp"}
+AUDIO_TYPES = {
+    "audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "audio/flac", "audio/x-flac",
+    "audio/mpeg", "audio/mp3", "audio/ogg", "application/ogg",
+}  # fmt: skip
+ARCHIVE_TYPES = {"application/zip", "application/x-zip-compressed"}
+# Declared types that name the same format under another name.
+_ALIASES = {
+    "audio/x-wav": "audio/wav", "audio/wave": "audio/wav", "audio/vnd.wave": "audio/wav",
+    "audio/x-flac": "audio/flac", "audio/mp3": "audio/mpeg", "application/ogg": "audio/ogg",
+    "application/x-zip-compressed": "application/zip",
+}  # fmt: skip
+_CANONICAL_AUDIO = {"audio/wav", "audio/flac", "audio/ogg", "audio/mpeg"}
+
+# Covers are decoded in full at completion (and made into thumbnails): keep them small.
+COVER_MAX_BYTES = 20 * 1024 * 1024
 
 
 class Rejected(Exception):
@@ -19,17 +36,38 @@ async def verify_object(storage: ObjectStorage, row: Upload, size: int) -> None:
     """Size, then SHA-256 when the client gave one, then magic bytes, then covers decode."""
     if size != row.size:
         raise Rejected(f"The file is {size} bytes; {row.size} were declared.")
-    expected = magic.expected_family(row.content_type, row.role)
+    expected = expected_mimes(row.content_type, row.role)
     if expected is not None:
-        found = magic.sniff(await storage.read_head(row.object_key, magic.HEAD_BYTES))
-        if found not in expected:
-            raise Rejected(f"The file's content is not {row.content_type} (it looks like {found or 'unknown data'}).")
+        found = magic.detect(await storage.read_head(row.object_key, magic.HEAD_BYTES))
+        if found is None or found.mime not in expected:
+            looks = found.mime if found else "unknown data"
+            raise Rejected(f"The file's content is not {row.content_type} (it looks like {looks}).")
     if row.sha256:
         digest = await storage.sha256(row.object_key)
         if digest != row.sha256:
             raise Rejected("The SHA-256 checksum does not match the file's content.")
     if row.role == "cover":
         await _decode_image(storage, row.object_key, row.size)
+
+
+def allowed_for_role(content_type: str, role: str) -> bool:
+    """Whether a file declared as ``content_type`` may be uploaded as ``role``."""
+    if role == "cover":
+        return content_type in IMAGE_TYPES
+    if role == "demo":
+        return content_type in AUDIO_TYPES
+    return True
+
+
+def expected_mimes(content_type: str, role: str) -> set[str] | None:
+    """The MIME types a file declared as ``content_type`` in ``role`` may be detected as; None: no check."""
+    if role == "cover":
+        return IMAGE_TYPES
+    if role == "demo":
+        return _CANONICAL_AUDIO
+    if content_type in IMAGE_TYPES | AUDIO_TYPES | ARCHIVE_TYPES:
+        return {_ALIASES.get(content_type, content_type)}
+    return None
 
 
 async def _decode_image(storage: ObjectStorage, key: str, size: int) -> None:
