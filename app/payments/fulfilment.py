@@ -11,10 +11,8 @@ are enqueued as jobs in the same transaction, so they exist iff the fulfilment c
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -31,32 +29,20 @@ from app.payments.tables import LedgerEntry, LicenseKey, LicenseSetting, Order, 
 PAID_STATES = ("paid", "disputed")
 
 
-_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Lock]] = weakref.WeakKeyDictionary()
-
-
-def _writer_lock(engine: Any) -> asyncio.Lock:
-    locks = _writers.setdefault(asyncio.get_running_loop(), {})
-    return locks.setdefault(id(engine), asyncio.Lock())
-
-
 @asynccontextmanager
 async def atomic() -> AsyncIterator[None]:
     """One transaction; on SQLite it holds the write lock from its first statement.
 
-    On SQLite the writers of this process also queue on an asyncio lock first: SQLite's own busy
-    handler makes waiting writers sleep and poll, so under a burst (a webhook storm) they starve
-    one another past the busy timeout; a FIFO lock hands the database over in order instead.
-    Other processes still meet at BEGIN IMMEDIATE. Nested calls join the open transaction.
+    Writers wait for one another at BEGIN IMMEDIATE (the engine's busy timeout); with WAL and
+    ``synchronous = NORMAL`` (app.core.sqlite_pool) a commit is short enough that a burst drains
+    in order. Nested calls join the open transaction.
     """
     engine: Any = Order._meta.db
     if isinstance(engine, PostgresEngine):
         async with engine.transaction():
             yield
-    elif engine.current_transaction.get() is not None:
-        async with engine.transaction(transaction_type=TransactionType.immediate):
-            yield
     else:
-        async with _writer_lock(engine), engine.transaction(transaction_type=TransactionType.immediate):
+        async with engine.transaction(transaction_type=TransactionType.immediate):
             yield
 
 
