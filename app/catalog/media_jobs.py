@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -38,42 +37,6 @@ def derived_key(file_id: uuid.UUID | str, name: str) -> str:
     return f"{DERIVED_PREFIX}{file_id}/{name}"
 
 
-# The ObjectStorage protocol has no whole-object get/put yet (uploads never pass through the
-# app); processing needs both, so they are done here per backend until the protocol grows them.
-async def _fetch(storage: ObjectStorage, key: str, dest: Path) -> None:
-    from app.storage.local import LocalStorage
-    from app.storage.s3 import S3Storage
-
-    if isinstance(storage, LocalStorage):
-        await anyio.to_thread.run_sync(shutil.copyfile, storage.path(key), dest)
-    elif isinstance(storage, S3Storage):
-        await anyio.to_thread.run_sync(storage.client.fget_object, storage.bucket, key, str(dest))
-    else:
-        raise TypeError(f"no download for {type(storage).__name__}")
-
-
-async def _put(storage: ObjectStorage, key: str, src: Path, content_type: str) -> None:
-    from app.storage.local import LocalStorage
-    from app.storage.s3 import S3Storage
-
-    if isinstance(storage, LocalStorage):
-        target = storage.path(key)
-
-        def copy() -> None:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, target)
-
-        await anyio.to_thread.run_sync(copy)
-    elif isinstance(storage, S3Storage):
-
-        def put() -> None:
-            storage.client.fput_object(storage.bucket, key, str(src), content_type=content_type)
-
-        await anyio.to_thread.run_sync(put)
-    else:
-        raise TypeError(f"no upload for {type(storage).__name__}")
-
-
 @register(PROCESS_KIND, max_attempts=5)
 async def process_file(job: JobContext) -> None:
     file = await ListingFile.objects().where(ListingFile.id == uuid.UUID(job.payload["file_id"])).first()
@@ -84,7 +47,7 @@ async def process_file(job: JobContext) -> None:
     await anyio.to_thread.run_sync(lambda: scratch.mkdir(parents=True, exist_ok=True))
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
         work = Path(tmp)
-        await _fetch(storage, file.object_key, work / "source")
+        await storage.get_file(file.object_key, work / "source")
         try:
             manifest, outputs = await anyio.to_thread.run_sync(_work, str(file.id), file.role, work)
         except (images.ImageRefused, audio.AudioRefused, ArchiveRefused) as exc:
@@ -96,11 +59,11 @@ async def process_file(job: JobContext) -> None:
         if not manifest:
             return  # a preset or other file: nothing to derive, nothing stored
         for key, path, content_type in outputs:
-            await _put(storage, key, path, content_type)
+            await storage.put_file(key, path, content_type)
         out = work / "media.json"
         await anyio.to_thread.run_sync(out.write_text, json.dumps(manifest))
         # The manifest last: its presence says every output it lists is in place.
-        await _put(storage, derived_key(file.id, "media.json"), out, "application/json")
+        await storage.put_file(derived_key(file.id, "media.json"), out, "application/json")
 
 
 Output = tuple[str, Path, str]  # object key, local file, content type

@@ -176,6 +176,24 @@ class LocalStorage:
 
         return await anyio.to_thread.run_sync(digest)
 
+    async def get_file(self, key: str, dest: Path) -> None:
+        try:
+            await anyio.to_thread.run_sync(shutil.copyfile, self.path(key), dest)
+        except FileNotFoundError:
+            raise StorageError("NoSuchKey: no such object") from None
+
+    async def put_file(self, key: str, src: Path, content_type: str) -> None:
+        target = self.path(key)
+
+        def copy() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Through a temporary name, so a reader never sees half a file.
+            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, target)
+
+        await anyio.to_thread.run_sync(copy)
+
     def presign_get(self, key: str, filename: str, expires: timedelta) -> str:
         self.path(key)
         grant = sign(self.secret, "get", int(expires.total_seconds()), k=key, fn=filename)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 # S3 allows 10 000 parts; every part but the last must be at least 5 MiB.
@@ -86,6 +87,12 @@ class ObjectStorage(Protocol):
 
     async def sha256(self, key: str) -> str:
         """Hex SHA-256 of the whole object, streamed (never held in memory)."""
+
+    async def get_file(self, key: str, dest: Path) -> None:
+        """Copy the object ``key`` to the local file ``dest`` (for background processing)."""
+
+    async def put_file(self, key: str, src: Path, content_type: str) -> None:
+        """Store the local file ``src`` as ``key``, replacing any object there."""
 
     def presign_get(self, key: str, filename: str, expires: timedelta) -> str:
         """A download URL that serves the object as an attachment named ``filename``; Range works."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -177,6 +178,12 @@ class S3Storage:
 
         hexdigest: str = await self._run(digest)
         return hexdigest
+
+    async def get_file(self, key: str, dest: Path) -> None:
+        await self._run(self.client.fget_object, self.bucket, key, str(dest))
+
+    async def put_file(self, key: str, src: Path, content_type: str) -> None:
+        await self._run(self.client.fput_object, self.bucket, key, str(src), content_type=content_type)
 
     def presign_get(self, key: str, filename: str, expires: timedelta) -> str:
         params = {"response-content-disposition": content_disposition(filename)}
