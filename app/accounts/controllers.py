@@ -50,29 +50,21 @@ def _pair(session: Session, settings: Settings, *, in_body: bool) -> TokenPair:
     )
 
 
-def _with_cookie(pair: TokenPair, session: Session, settings: Settings) -> Response[TokenPair]:
-    cookie = Cookie(
-        key=REFRESH_COOKIE,
-        value=session.refresh_token,
-        path=COOKIE_PATH,
-        httponly=True,
-        secure=settings.cookie_secure,
-        samesite="strict",
-        max_age=settings.refresh_token_days * 86400,
-    )
-    return Response(pair, cookies=[cookie], headers=NO_STORE)
-
-
-def _clear_cookie(settings: Settings) -> Cookie:
+def _refresh_cookie(settings: Settings, value: str = "") -> Cookie:
+    """The refresh-token cookie; an empty value clears it."""
     return Cookie(
         key=REFRESH_COOKIE,
-        value="",
+        value=value,
         path=COOKIE_PATH,
         httponly=True,
         secure=settings.cookie_secure,
         samesite="strict",
-        max_age=0,
+        max_age=settings.refresh_token_days * 86400 if value else 0,
     )
+
+
+def _with_cookie(pair: TokenPair, session: Session, settings: Settings) -> Response[TokenPair]:
+    return Response(pair, cookies=[_refresh_cookie(settings, session.refresh_token)], headers=NO_STORE)
 
 
 class AuthController(Controller):
@@ -111,7 +103,7 @@ class AuthController(Controller):
         except Unauthorized as exc:
             # A dead cookie is cleared so the browser stops sending it.
             response = problem(401, exc.title, exc.detail, headers={"WWW-Authenticate": "Bearer"})
-            response.set_cookie(_clear_cookie(accounts.settings))
+            response.set_cookie(_refresh_cookie(accounts.settings))
             return response
         return _with_cookie(_pair(session, accounts.settings, in_body=False), session, accounts.settings)
 
@@ -127,7 +119,7 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], accounts: NamedDependency[AccountService]
     ) -> Response[None]:
         await accounts.logout(request.cookies.get(REFRESH_COOKIE))
-        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[_clear_cookie(accounts.settings)])
+        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[_refresh_cookie(accounts.settings)])
 
     @post("/token/revoke", status_code=HTTP_204_NO_CONTENT)
     async def revoke(self, data: JSONBody[RefreshRequest], accounts: NamedDependency[AccountService]) -> None:
@@ -173,7 +165,7 @@ class AccountController(Controller):
         self, request: Request[User, Any, Any], accounts: NamedDependency[AccountService]
     ) -> Response[None]:
         await accounts.logout_everywhere(request.user)
-        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[_clear_cookie(accounts.settings)])
+        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[_refresh_cookie(accounts.settings)])
 
 
 class AdminAccountsController(Controller):

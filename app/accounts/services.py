@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -54,9 +53,10 @@ class AccountService:
         keys = (f"signup-ip:{client_ip}", f"signup-account:{_key(email)}")
         await self.throttle.check(*keys)
         await self.throttle.hit(*keys)
-        password_hash = await self.hasher.hash(data.password)
         if await User.exists().where(User.handle == handle):
             raise Conflict("That handle is taken; choose another.", field="handle")
+        # Hashed whether or not the email is taken, so both answers take as long.
+        password_hash = await self.hasher.hash(data.password)
         if await User.exists().where(User.email == email):
             log.info("sign-up for an existing email; answered as accepted")
             return
@@ -213,4 +213,4 @@ class AccountService:
 
 def _key(email: str) -> str:
     # Throttle keys hold a digest, not the address itself.
-    return hashlib.sha256(email.encode()).hexdigest()[:32]
+    return token_digest(email)[:32]
