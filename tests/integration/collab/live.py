@@ -4,43 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from typing import Any
 
 import httpx
 import websockets
 
 from app.collab.peer import ws_url
-from tests.integration.accounts.helpers import PASSWORD
+from tests.integration.collab.helpers import join, link_invite, open_session, user
 
 # Many sign-ups from one address in one test run: lift the auth throttles for these apps.
 LIVE_ENV = {"ECHOEL_AUTH_MAX_FAILURES": "100000", "ECHOEL_AUTH_REQUESTS_PER_MINUTE": "100000"}
 
 
 async def new_user(base: str) -> dict[str, Any]:
-    tag = uuid.uuid4().hex[:10]
-    ident = {"email": f"u{tag}@example.com", "password": PASSWORD, "handle": f"u{tag}"}
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        assert (await http.post("/api/v1/auth/signup", json=ident)).status_code == 202
-        r = await http.post(
-            "/api/v1/auth/login", json={**{k: ident[k] for k in ("email", "password")}, "refresh_in_body": True}
-        )
-        assert r.status_code == 200, r.text
-        body = r.json()
-    return {**ident, "token": body["access_token"], "id": body["account"]["id"]}
+        return await user(http)
 
 
 async def new_room(base: str, host: dict[str, Any], guests: list[dict[str, Any]]) -> str:
     """A session hosted by ``host`` that every guest joined through a link invite."""
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        h = {"Authorization": f"Bearer {host['token']}"}
-        r = await http.post("/api/v1/sessions", json={"title": "Live jam"}, headers=h)
-        assert r.status_code == 201, r.text
-        room: str = r.json()["id"]
-        token = (await http.post(f"/api/v1/sessions/{room}/invites", json={}, headers=h)).json()["token"]
+        room: str = (await open_session(http, host, title="Live jam"))["id"]
+        token = (await link_invite(http, host, room))["token"]
         for guest in guests:
-            g = {"Authorization": f"Bearer {guest['token']}"}
-            assert (await http.post("/api/v1/sessions/join", json={"token": token}, headers=g)).status_code == 200
+            assert (await join(http, guest, token)).status_code == 200
     return room
 
 
