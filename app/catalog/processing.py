@@ -1,8 +1,8 @@
 """Background work for the catalog, through the durable queue in ``app.jobs``.
 
 * ``catalog.process_file``: queued once per verified file (keyed by file id, so a retried
-  completion never queues twice): cover thumbnails, demo peaks, zip expansion. Its handler
-  belongs with the media processing code; until one is registered the job waits in the queue.
+  completion never queues twice): cover thumbnails, demo peaks, zip expansion. Its handler is
+  in ``app.catalog.media_jobs``.
 * ``catalog.cleanup_orphans``: the orphan clean-up, every 6 hours, re-queued by each run.
 """
 
@@ -24,11 +24,8 @@ CLEANUP_EVERY_SECONDS = 6 * 3600
 
 async def schedule_processing(file: ListingFile) -> None:
     """The call point from a completed upload to its processing."""
-    await enqueue(
-        PROCESS_KIND,
-        {"file_id": str(file.id), "role": file.role, "content_type": file.content_type, "key": file.object_key},
-        dedupe_key=f"process:{file.id}",
-    )
+    # Only the id: the handler reads the row itself, which also tells it the file was refused or deleted.
+    await enqueue(PROCESS_KIND, {"file_id": str(file.id)}, dedupe_key=f"process:{file.id}")
 
 
 _scheduled_slot = 0
