@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from app.search import text
 from app.search.protocol import SearchDoc
-from app.search.sql import SqlSearch, searchable_text
+from app.search.sql import SqlSearch, distinct_titles, searchable_text
 
 
 class PostgresSearch(SqlSearch):
@@ -88,9 +86,4 @@ class PostgresSearch(SqlSearch):
             tsquery,
             limit,
         )
-        titles: list[str] = []
-        for row in rows:
-            title = msgspec.json.decode(row["doc"], type=SearchDoc).title
-            if title not in titles:
-                titles.append(title)
-        return titles
+        return distinct_titles(rows)

@@ -10,6 +10,9 @@ from app.search import documents, outbox, text
 from app.search.protocol import FACETS, Filters, SearchBackend, SearchQuery
 from app.search.schemas import SearchHit, SearchPage, SearchStatus, Suggestions
 
+# What a hit shows of its document: every SearchHit field but the highlighted ones.
+_DOC_FIELDS = [f for f in SearchHit.__struct_fields__ if f not in ("title_html", "snippet_html")]
+
 
 class SearchService:
     def __init__(self, backend: SearchBackend) -> None:
@@ -32,24 +35,7 @@ class SearchService:
         result = await self.backend.search(query)
         hits = [
             SearchHit(
-                id=h.doc.id,
-                slug=h.doc.slug,
-                title=h.doc.title,
-                title_html=h.title_html,
-                snippet_html=h.snippet_html,
-                kind=h.doc.kind,
-                creator=h.doc.creator,
-                creator_name=h.doc.creator_name,
-                tags=h.doc.tags,
-                synth=h.doc.synth,
-                daw=h.doc.daw,
-                formats=h.doc.formats,
-                genre=h.doc.genre,
-                bpm=h.doc.bpm,
-                musical_key=h.doc.musical_key,
-                price=h.doc.price,
-                currency=h.doc.currency,
-                is_free=h.doc.is_free,
+                **{f: getattr(h.doc, f) for f in _DOC_FIELDS}, title_html=h.title_html, snippet_html=h.snippet_html
             )
             for h in result.hits
         ]

@@ -242,3 +242,13 @@ def searchable_text(doc: SearchDoc) -> tuple[str, str, str, str]:
         text.fold(f"{doc.creator} {doc.creator_name}"),
         text.fold(doc.description),
     )
+
+
+def distinct_titles(rows: list[dict[str, Any]]) -> list[str]:
+    """The titles of ``rows`` (stored documents), in order, each once (for suggestions)."""
+    titles: list[str] = []
+    for row in rows:
+        title = msgspec.json.decode(row["doc"], type=SearchDoc).title
+        if title not in titles:
+            titles.append(title)
+    return titles

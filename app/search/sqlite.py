@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from app.search import text
 from app.search.protocol import SearchDoc
-from app.search.sql import SqlSearch, searchable_text
+from app.search.sql import SqlSearch, distinct_titles, searchable_text
 
 
 class SqliteSearch(SqlSearch):
@@ -79,13 +77,4 @@ class SqliteSearch(SqlSearch):
             "{title tags creator} : (" + match + ")",
             limit,
         )
-        return _titles(rows)
-
-
-def _titles(rows: list[dict[str, Any]]) -> list[str]:
-    seen: list[str] = []
-    for row in rows:
-        title = msgspec.json.decode(row["doc"], type=SearchDoc).title
-        if title not in seen:
-            seen.append(title)
-    return seen
+        return distinct_titles(rows)
