@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
-
 import anyio.to_thread
 
 from app.catalog.tables import Upload
-from app.media import magic
+from app.media import images, magic
 from app.storage import ObjectStorage
 
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp"}
@@ -71,17 +69,8 @@ def expected_mimes(content_type: str, role: str) -> set[str] | None:
 
 
 async def _decode_image(storage: ObjectStorage, key: str, size: int) -> None:
-    from PIL import Image, UnidentifiedImageError
-
-    data = await storage.read_head(key, size)
-
-    def check() -> None:
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                image.verify()
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()  # verify() misses truncated pixel data; a full decode does not
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise Rejected(f"The cover image is corrupt or unreadable ({exc}).") from None
-
-    await anyio.to_thread.run_sync(check)
+    data = await storage.read_head(key, size)  # at most COVER_MAX_BYTES
+    try:
+        await anyio.to_thread.run_sync(images.verify_image, data)
+    except images.ImageRefused as exc:
+        raise Rejected(f"The cover image is refused: {exc}.") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -33,13 +34,20 @@ class Thumbnail:
     size: int
 
 
-def verify_image(path: Path, max_pixels: int = MAX_PIXELS) -> ImageInfo:
-    """Open, check the size from the header, then decode the whole image; raise ImageRefused."""
+def _source(path: Path | bytes) -> Path | BytesIO:
+    return BytesIO(path) if isinstance(path, bytes) else path
+
+
+def verify_image(path: Path | bytes, max_pixels: int = MAX_PIXELS) -> ImageInfo:
+    """Open, check the size from the header, then decode the whole image; raise ImageRefused.
+
+    ``path`` may also be the file's bytes (a cover checked straight from the object store).
+    """
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; we refuse on our own limit.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(_source(path)) as im:
                 info = ImageInfo(im.format or "", im.width, im.height)
                 if info.format not in ACCEPTED_FORMATS:
                     raise ImageRefused(f"{info.format or 'this'} images are not accepted; use PNG, JPEG, WebP or GIF")
@@ -50,7 +58,7 @@ def verify_image(path: Path, max_pixels: int = MAX_PIXELS) -> ImageInfo:
                         f"at most {max_pixels // 1_000_000} megapixels are accepted"
                     )
                 im.verify()  # structure and checksums
-            with Image.open(path) as im:
+            with Image.open(_source(path)) as im:
                 im.load()  # the pixels themselves: catches truncated data verify() does not read
     except ImageRefused:
         raise
