@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from app.core.security import signature_header, timestamped_mac
 from app.core.settings import Settings
 from app.jobs import JobContext, PermanentError, enqueue, register
 from app.ops import metrics
@@ -80,10 +81,8 @@ def discord_body(event: str, event_id: str, data: dict[str, Any], at: str) -> di
     }
 
 
-def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
-    t = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
+# Outbound events are signed the way Stripe signs its webhooks (see core.security).
+sign = signature_header
 
 
 def verify_signature(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
@@ -96,7 +95,7 @@ def verify_signature(secret: str, header: str, body: bytes, tolerance: int = 300
     # Both directions: a far-future timestamp is as suspect as an old one.
     if abs(time.time() - t) > tolerance:
         return False
-    return hmac.compare_digest(sign(secret, body, t), f"t={t},v1={parts.get('v1', '')}")
+    return hmac.compare_digest(timestamped_mac(secret, body, t), parts.get("v1", ""))
 
 
 @register(DELIVER_KIND, max_attempts=8, backoff_seconds=30.0, backoff_max_seconds=3600.0)

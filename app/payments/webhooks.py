@@ -12,7 +12,6 @@ at once); a handling that fails rolls the id back too, so Stripe's retry is hand
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -21,6 +20,7 @@ import uuid
 from typing import Any
 
 from app.core.errors import DomainError, ServiceUnavailable
+from app.core.security import signature_header, timestamped_mac
 from app.payments import fulfilment
 from app.payments.tables import Order, WebhookEvent
 
@@ -33,9 +33,7 @@ class BadWebhook(DomainError):
 
 def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
     """A ``Stripe-Signature`` header value for ``payload`` (what Stripe sends; tests use it)."""
-    t = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
+    return signature_header(secret, payload, timestamp)
 
 
 def verify(payload: bytes, header: str | None, secret: str, tolerance: int) -> dict[str, Any]:
@@ -54,7 +52,7 @@ def verify(payload: bytes, header: str | None, secret: str, tolerance: int) -> d
         raise BadWebhook("The Stripe-Signature header has no valid timestamp.") from None
     if abs(time.time() - t) > tolerance:
         raise BadWebhook("The webhook's timestamp is outside the tolerance window.")
-    expected = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
+    expected = timestamped_mac(secret, payload, t)
     if not any(hmac.compare_digest(expected, v) for v in parts.get("v1", [])):
         raise BadWebhook("The webhook's signature does not match.")
     try:
