@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 
@@ -62,6 +62,27 @@ async def retrieve_user(token: AccessToken, _: ASGIConnection[Any, Any, Any, Any
     if user is None or token.gen != user.token_generation:
         return None
     return user
+
+
+async def user_for_token(
+    jwt_auth: JWTAuth[User, AccessToken], token: str, connection: ASGIConnection[Any, Any, Any, Any]
+) -> User | None:
+    """The user an access token stands for, checked exactly as the HTTP backend checks a Bearer
+    header (for tokens that arrive another way, such as a websocket's first message)."""
+    try:
+        decoded = AccessToken.decode(
+            encoded_token=token,
+            secret=jwt_auth.token_secret,
+            algorithm=jwt_auth.algorithm,
+            audience=jwt_auth.accepted_audiences,
+            issuer=jwt_auth.accepted_issuers,
+            require_claims=jwt_auth.require_claims,
+            verify_exp=True,
+            verify_nbf=True,
+        )
+    except NotAuthorizedException:
+        return None
+    return await retrieve_user(decoded, connection)
 
 
 def make_jwt_auth(settings: Settings) -> JWTAuth[User, AccessToken]:

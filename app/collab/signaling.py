@@ -23,10 +23,10 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, WebSocketDisconnect
+from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
-from app.accounts.auth import retrieve_user
+from app.accounts.auth import user_for_token
 from app.accounts.tables import User
 from app.collab import messages as m
 from app.collab import tickets
@@ -57,21 +57,7 @@ class Close(Exception):
 
 async def authenticate(socket: WebSocket[Any, Any, Any], token: str) -> User | None:
     """The same checks as the HTTP JWT backend: signature, claims, typ == access, live generation."""
-    jwt_auth = socket.app.state.accounts.jwt
-    try:
-        decoded = jwt_auth.token_cls.decode(
-            encoded_token=token,
-            secret=jwt_auth.token_secret,
-            algorithm=jwt_auth.algorithm,
-            audience=jwt_auth.accepted_audiences,
-            issuer=jwt_auth.accepted_issuers,
-            require_claims=jwt_auth.require_claims,
-            verify_exp=True,
-            verify_nbf=True,
-        )
-    except NotAuthorizedException:
-        return None
-    return await retrieve_user(decoded, socket)
+    return await user_for_token(socket.app.state.accounts.jwt, token, socket)
 
 
 class Connection:
