@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio.to_thread
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import Counter, Gauge
 
@@ -74,7 +75,8 @@ async def refresh(state: Any) -> None:
     try:
         from app.torrents.seeder import read_stats
 
-        seeder = read_stats(state.settings.var_path)
+        # A file read: off the event loop, like every other disk access in a request.
+        seeder = await anyio.to_thread.run_sync(read_stats, state.settings.var_path)
         if seeder:
             TORRENT_P2P_BYTES.set(seeder.get("payload_uploaded", 0))
             SEEDER_PEERS.set(seeder.get("peers", 0))
