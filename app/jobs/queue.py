@@ -40,6 +40,10 @@ class QueueStats(msgspec.Struct, frozen=True):
     lag_seconds: float
 
 
+# PostgreSQL: the channel an enqueue notifies, so idle workers elsewhere claim without a poll delay.
+NOTIFY_CHANNEL = "echoel_jobs"
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -66,6 +70,9 @@ async def enqueue(
     # would abort the caller's whole transaction.
     inserted = await Job.insert(row).on_conflict(target=Job.dedupe_key, action="DO NOTHING").returning(Job.id)
     if inserted:
+        if isinstance(Job._meta.db, PostgresEngine):
+            # Delivered at commit (or never, on rollback): wakes workers in other processes.
+            await Job.raw("SELECT pg_notify({}, {})", NOTIFY_CHANNEL, kind)
         return int(inserted[0]["id"])
     existing = await Job.select(Job.id).where(Job.dedupe_key == dedupe_key).first()
     assert existing is not None  # the conflict that skipped our insert was this row

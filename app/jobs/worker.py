@@ -15,9 +15,13 @@ import traceback
 import uuid
 from typing import Any
 
+import asyncpg
+from piccolo.engine import PostgresEngine
+
 from app.core.settings import Settings
 from app.jobs import queue
 from app.jobs.registry import JobContext, PermanentError, Registry, backoff_seconds, registry
+from app.jobs.tables import Job
 
 log = logging.getLogger("echoel.jobs")
 
@@ -99,6 +103,7 @@ class Worker:
     async def run(self) -> None:
         """Claim and run jobs until stopped."""
         _local_workers.add(self)
+        listener = await self._listen()
         slots = asyncio.Semaphore(self.concurrency)
         try:
             while True:
@@ -129,6 +134,25 @@ class Worker:
                 task.add_done_callback(done)
         finally:
             _local_workers.discard(self)
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    await listener.close(timeout=2)
+
+    async def _listen(self) -> Any:
+        """On PostgreSQL, a connection that LISTENs for enqueues anywhere and wakes this worker.
+
+        Best effort: without it (SQLite, or the connection failed) the poll interval still applies.
+        """
+        engine = Job._meta.db
+        if not isinstance(engine, PostgresEngine):
+            return None
+        try:
+            conn = await asyncpg.connect(**engine.config)
+            await conn.add_listener(queue.NOTIFY_CHANNEL, lambda *_: self.wake())
+        except Exception:
+            log.warning("cannot LISTEN for new jobs; polling every %.1fs instead", self.poll_seconds, exc_info=True)
+            return None
+        return conn
 
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):

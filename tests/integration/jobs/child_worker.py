@@ -1,4 +1,4 @@
-"""A worker in its own process for the crash test: ``python -m tests.integration.jobs.child_worker URL DIR``.
+"""A worker in its own process: ``python -m tests.integration.jobs.child_worker URL DIR [POLL [SLOTS]]``.
 
 Its ``test.slow`` handler writes ``DIR/started-<job id>`` and then hangs, holding the lease, until
 the test kills the process with SIGKILL.
@@ -17,7 +17,7 @@ from app.jobs.worker import Worker
 LEASE_SECONDS = 3.0
 
 
-async def main(url: str, folder: Path) -> None:
+async def main(url: str, folder: Path, poll_seconds: float, concurrency: int) -> None:
     engine = db.make_engine(url)
     db.bind_tables(engine)
     await db.start(engine)
@@ -28,10 +28,11 @@ async def main(url: str, folder: Path) -> None:
         (folder / f"started-{job.id}").write_text(str(job.attempt))
         await asyncio.sleep(3600)
 
-    worker = Worker(registry=registry, concurrency=1, lease_seconds=LEASE_SECONDS, poll_seconds=0.1)
+    worker = Worker(registry=registry, concurrency=concurrency, lease_seconds=LEASE_SECONDS, poll_seconds=poll_seconds)
     (folder / "worker-id").write_text(worker.id)
     await worker.run()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], Path(sys.argv[2])))
+    poll, slots = (float(sys.argv[3]), int(sys.argv[4])) if len(sys.argv) > 4 else (0.1, 1)
+    asyncio.run(main(sys.argv[1], Path(sys.argv[2]), poll, slots))

@@ -88,6 +88,44 @@ async def test_a_job_held_by_a_killed_worker_runs_again_after_its_lease(db_url: 
     assert finished == [2]
 
 
+async def test_postgres_wakes_an_idle_worker_in_another_process_at_commit(db_url: str, tmp_path: Path) -> None:
+    if not db_url.startswith("postgres"):
+        pytest.skip("SQLite has no cross-process notification; its workers poll")
+    first = await jobs.enqueue("test.slow", {"take": 1})
+    # Polling once a minute: only the NOTIFY sent at commit can make the second job start soon.
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.integration.jobs.child_worker",
+        db_url,
+        str(tmp_path),
+        "60",
+        "2",
+        cwd=REPO_ROOT,
+        env=clean_env(),
+    )
+    try:
+
+        async def started(job_id: int) -> bool:
+            assert child.returncode is None, "the child worker exited"
+            return (tmp_path / f"started-{job_id}").exists()
+
+        # The first job is claimed on start-up, after the worker began listening.
+        await wait_for(lambda: started(first), seconds=60)
+        await asyncio.sleep(0.5)  # the worker has looked again, found nothing, and gone idle
+        engine = Job._meta.db
+        async with engine.transaction():
+            second = await jobs.enqueue("test.slow", {"take": 2})
+            await asyncio.sleep(1)
+            # Not before commit: the notification travels with the transaction.
+            assert not (tmp_path / f"started-{second}").exists()
+        await wait_for(lambda: started(second), seconds=20)
+    finally:
+        if child.returncode is None:
+            child.kill()
+        await child.wait()
+
+
 def _old_done_job() -> Job:
     now = queue.now_ms()
     return Job(
