@@ -15,7 +15,7 @@ import traceback
 import uuid
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 from piccolo.engine import PostgresEngine
 
 from app.core.settings import Settings
