@@ -64,6 +64,8 @@ async def signed_in_page(browser: Browser, app: LiveApp, who: dict[str, Any], er
     context.set_default_timeout(20_000)
     page = await context.new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Negotiation trouble is logged as console warnings: shown with a failure's captured output.
+    page.on("console", lambda m: m.type in ("warning", "error") and print(who["handle"], m.type, m.text))
     await page.goto(f"{app.url}/login.html")
     await page.fill("#email", who["email"])
     await page.fill("#password", who["password"])

@@ -13,6 +13,7 @@
 import { musicSdp } from "./sdp.js";
 
 const RESTART_AFTER_MS = 3000;
+const CONNECT_RETRY_MS = 8000;
 
 export class Mesh extends EventTarget {
   constructor(signaling, iceServers) {
@@ -37,11 +38,18 @@ export class Mesh extends EventTarget {
       return;
     }
     const peer = this.ensure(from);
+    // One message at a time per peer, in arrival order: event listeners do not wait for each
+    // other, and an offer's handling must finish before the next description or candidate.
+    peer.queue = peer.queue.then(() => this.process(peer, msg));
+    return peer.queue;
+  }
+
+  async process(peer, msg) {
     try {
       if (msg.type === "offer" || msg.type === "answer") await this.onDescription(peer, msg);
       else if (msg.type === "ice-candidate") await this.onCandidate(peer, msg);
     } catch (err) {
-      console.warn("negotiation with", from, "failed:", err);
+      console.warn("negotiation with", peer.id, "failed:", err);
     }
   }
 
@@ -50,10 +58,23 @@ export class Mesh extends EventTarget {
     if (peer) return peer;
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     // Peer ids are random: comparing them picks one polite side per pair, the same on both ends.
-    peer = { id, pc, polite: this.signaling.peer > id, makingOffer: false, ignoreOffer: false, restartTimer: null };
+    peer = {
+      id,
+      pc,
+      polite: this.signaling.peer > id,
+      makingOffer: false,
+      ignoreOffer: false,
+      restartTimer: null,
+      watchdog: null,
+      queue: Promise.resolve(),
+    };
     this.peers.set(id, peer);
     peer.meta = pc.createDataChannel("meta", { negotiated: true, id: 0, ordered: true });
-    peer.meta.addEventListener("open", () => this.emit("peer-open", id));
+    peer.meta.addEventListener("open", () => {
+      clearTimeout(peer.watchdog);
+      this.emit("peer-open", id);
+    });
+    this.watch(peer);
     peer.meta.addEventListener("message", (event) => {
       try {
         this.emit("meta", { from: id, data: JSON.parse(event.data) });
@@ -110,6 +131,25 @@ export class Mesh extends EventTarget {
     }
   }
 
+  /**
+   * If the connection is not up after a while (an offer or candidates lost on a busy machine or a
+   * flaky link), the impolite side negotiates again; only one side does, so the retries never
+   * collide. Re-armed until the meta channel opens or the peer is dropped.
+   */
+  watch(peer) {
+    peer.watchdog = setTimeout(() => {
+      if (this.peers.get(peer.id) !== peer || peer.meta.readyState === "open") return;
+      if (!peer.polite) {
+        if (peer.pc.signalingState === "have-local-offer") {
+          this.signaling.send({ type: "offer", to: peer.id, sdp: peer.pc.localDescription.sdp });
+        } else {
+          peer.pc.restartIce();
+        }
+      }
+      this.watch(peer);
+    }, CONNECT_RETRY_MS);
+  }
+
   watchIce(peer) {
     const state = peer.pc.iceConnectionState;
     clearTimeout(peer.restartTimer);
@@ -134,6 +174,7 @@ export class Mesh extends EventTarget {
     const peer = this.peers.get(id);
     if (!peer) return;
     clearTimeout(peer.restartTimer);
+    clearTimeout(peer.watchdog);
     peer.pc.close();
     this.peers.delete(id);
     this.emit("peer-closed", id);
