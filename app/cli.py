@@ -23,6 +23,7 @@ def _migrate(*, quiet: bool = False) -> None:
     async def go() -> None:
         from app.core import db
         from app.search.backends import database_backend
+        from app.search.services import SearchService
 
         async with db.connected(db.make_engine(settings.db_url)) as engine:
             # Piccolo narrates every app; on `run` one line of ours is enough.
@@ -32,7 +33,9 @@ def _migrate(*, quiet: bool = False) -> None:
                 raise SystemExit(f"migration failed: {result.message}")
             # The database search index lives in tables Piccolo's migrations cannot express
             # (FTS5, tsvector/trigram indexes); they are created here, by the owner role.
-            await database_backend(engine).ensure_index()
+            backend = database_backend(engine)
+            if await backend.ensure_index():
+                await SearchService(backend).reindex()
 
     asyncio.run(go())
 

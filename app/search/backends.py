@@ -50,12 +50,13 @@ class FallbackSearch:
             log.warning("Meilisearch failed (%s); the database answers for %.0f s", type(exc).__name__, self.cooldown)
         self._down_until = time.monotonic() + self.cooldown
 
-    async def ensure_index(self) -> None:
-        await self.fallback.ensure_index()
+    async def ensure_index(self) -> bool:
+        created = await self.fallback.ensure_index()
         try:
-            await self.primary.ensure_index()
+            created = await self.primary.ensure_index() or created
         except Exception as exc:
             self._failed(exc)
+        return created
 
     async def upsert(self, docs: list[SearchDoc]) -> None:
         await self.fallback.upsert(docs)

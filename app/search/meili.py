@@ -89,12 +89,15 @@ class MeiliSearch:
         if task.status != "succeeded":
             raise RuntimeError(f"Meilisearch task {task_info.task_uid} ended {task.status}: {task.error}")
 
-    async def ensure_index(self) -> None:
+    async def ensure_index(self) -> bool:
+        created = False
         try:
             await self._call(self.client.get_index, self.uid)
         except meilisearch.errors.MeilisearchApiError:
             await self._wait(await self._call(self.client.create_index, self.uid, {"primaryKey": "id"}))
+            created = True
         await self._wait(await self._call(self.index.update_settings, SETTINGS))
+        return created
 
     async def upsert(self, docs: list[SearchDoc]) -> None:
         if docs:

@@ -1,59 +1,84 @@
 # ruff: noqa: S608 - SQL here joins fixed fragments and {} placeholders; values travel as parameters
-"""PostgreSQL search: a weighted tsvector for matching and ranking, pg_trgm for typo tolerance."""
+"""PostgreSQL search: a weighted tsvector for matching and ranking, pg_trgm for typo tolerance.
+
+Kept fast on a big catalog by three choices (measured by ``scripts/bench/search.py``):
+
+* Facet values live in a ``text[]`` column with a GIN index: filters are index lookups and
+  counts one ``unnest`` over the matches, instead of a join through a (rid, field, value) table.
+* Relevance ranks the documents whose title, tags or creator match first (a second, small
+  tsvector with its own index) and reaches for description-only matches only when those run
+  out; ranking every match of a broad query would read the whole table.
+* A query the planner expects to match more than ``exact_upto`` documents counts its total
+  and facets on a sample of about that many, scaled up and flagged ``exhaustive=False`` (the
+  way Algolia and Elasticsearch bound their counts); narrower queries count exactly. Every
+  document carries a bucket (0 to 99, from its id) among its facet values, so the sample is an
+  index condition and only sampled rows are read.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import math
+import zlib
+from collections.abc import Awaitable
 from typing import Any
 
 from app.search import text
-from app.search.protocol import SearchDoc
-from app.search.sql import SqlSearch, distinct_titles, searchable_text
+from app.search.protocol import FACETS, Filters, SearchDoc, SearchQuery
+from app.search.sql import Plan, SqlSearch, distinct_titles, facet_values, range_filters, searchable_text
+
+_TSQUERY = "to_tsquery('simple', {})"
+# Every document's facets hold this value: its count is the total.
+_ALL = ""
+# And one sample bucket, "~0" … "~99"; no facet field starts with "~".
+_BUCKET = "~"
+_BUCKETS = 100
 
 
 class PostgresSearch(SqlSearch):
     name = "postgres"
-    probe_table = "search_words"
+    probes = ("SELECT head, facets FROM search_docs LIMIT 0", "SELECT 1 FROM search_words LIMIT 0")
+    drop_stale = ("DROP TABLE IF EXISTS search_terms", "DROP TABLE IF EXISTS search_docs")
     ddl = (
         "CREATE EXTENSION IF NOT EXISTS pg_trgm",
         "CREATE TABLE IF NOT EXISTS search_docs (rid BIGSERIAL PRIMARY KEY, id TEXT UNIQUE NOT NULL, "
         "doc TEXT NOT NULL, price BIGINT NOT NULL, is_free BOOLEAN NOT NULL, bpm INTEGER, "
-        "popularity INTEGER NOT NULL, published_at BIGINT NOT NULL, tsv TSVECTOR, suggest TEXT)",
+        "popularity INTEGER NOT NULL, published_at BIGINT NOT NULL, tsv TSVECTOR NOT NULL, "
+        "head TSVECTOR NOT NULL, facets TEXT[] NOT NULL)",
         "CREATE INDEX IF NOT EXISTS search_docs_tsv ON search_docs USING GIN (tsv)",
+        "CREATE INDEX IF NOT EXISTS search_docs_head ON search_docs USING GIN (head)",
+        "CREATE INDEX IF NOT EXISTS search_docs_facets ON search_docs USING GIN (facets)",
         "CREATE INDEX IF NOT EXISTS search_docs_published ON search_docs (published_at)",
         "CREATE INDEX IF NOT EXISTS search_docs_price ON search_docs (price)",
-        "CREATE INDEX IF NOT EXISTS search_docs_suggest ON search_docs USING GIN (suggest gin_trgm_ops)",
-        "CREATE TABLE IF NOT EXISTS search_terms (rid BIGINT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS search_terms_fv ON search_terms (field, value, rid)",
-        "CREATE INDEX IF NOT EXISTS search_terms_rid ON search_terms (rid)",
+        "CREATE INDEX IF NOT EXISTS search_docs_popularity ON search_docs (popularity)",
         # Every indexed word once; its trigram index finds near misses of a query word.
         "CREATE TABLE IF NOT EXISTS search_words (word TEXT PRIMARY KEY)",
         "CREATE INDEX IF NOT EXISTS search_words_trgm ON search_words USING GIN (word gin_trgm_ops)",
     )
+    extra_columns = ("tsv", "head", "facets")
+    terms_table = False
+    # Above this many expected matches, totals and facet counts come from a sample this size.
+    exact_upto = 1_000
 
     def text_tables(self) -> tuple[str, ...]:
         return ("search_words",)
 
-    def _text_match(self, matched: list[list[str]]) -> tuple[str, str, str, list[Any], list[Any]]:
-        groups = []
-        for i, alternatives in enumerate(matched):
-            # Words are \w+ only, so none of tsquery's operators can reach to_tsquery.
-            options = list(alternatives)
-            if i == len(matched) - 1:
-                options.append(f"{alternatives[0]}:*")
-            groups.append("(" + " | ".join(options) + ")")
-        tsquery = " & ".join(groups)
-        rank = "ts_rank_cd(d.tsv, to_tsquery('simple', {})) DESC"
-        return "search_docs d", "d.tsv @@ to_tsquery('simple', {})", rank, [tsquery], [tsquery]
-
-    extra_columns = ("tsv", "suggest")
+    # --- writing ----------------------------------------------------------------------
 
     def _doc_extras(self, doc: SearchDoc) -> tuple[list[str], list[Any]]:
         title, tags, creator, description = searchable_text(doc)
-        tsv = (
-            "setweight(to_tsvector('simple', {}), 'A') || setweight(to_tsvector('simple', {}), 'B') || "
-            "setweight(to_tsvector('simple', {}), 'C')"
-        )
-        return [tsv, "{}"], [title, f"{tags} {creator}", description, f"{title} {tags} {creator}"]
+        a, b, c = (f"setweight(to_tsvector('simple', {{}}), '{w}')" for w in "ABC")
+        bucket = f"{_BUCKET}{zlib.crc32(doc.id.encode()) % _BUCKETS}"
+        facets = [_ALL, bucket, *(f"{field}={value}" for field, value in facet_values(doc))]
+        return [f"{a} || {b} || {c}", f"{a} || {b}", "{}::text[]"], [
+            title,
+            f"{tags} {creator}",
+            description,
+            title,
+            f"{tags} {creator}",
+            facets,
+        ]
 
     async def _insert_texts(self, rows: list[tuple[int, SearchDoc]]) -> None:
         words = sorted({w for _, doc in rows for w in text.words(" ".join(searchable_text(doc)))})
@@ -63,8 +88,98 @@ class PostgresSearch(SqlSearch):
             await self.q(f"INSERT INTO search_words (word) VALUES {marks} ON CONFLICT DO NOTHING", *piece)
 
     async def _delete_texts(self, rids_sql: str, args: list[Any]) -> None:
-        # The tsvector goes with its row; words stay (a stale word only widens a typo search).
+        # The tsvectors go with their row; words stay (a stale word only widens a typo search).
         return None
+
+    # --- reading ----------------------------------------------------------------------
+
+    def _text_match(self, matched: list[list[str]]) -> tuple[str, str, str, list[Any], list[Any]]:
+        tsquery = _tsquery(matched)
+        rank = f"ts_rank_cd(d.tsv, {_TSQUERY}) DESC"
+        return "search_docs d", f"d.tsv @@ {_TSQUERY}", rank, [tsquery], [tsquery]
+
+    def _filters(self, f: Filters) -> tuple[list[str], list[Any]]:
+        where: list[str] = []
+        args: list[Any] = []
+        for field in FACETS:
+            values = getattr(f, field)
+            if values:
+                # Tags: every chosen tag (contains); other facets: any chosen value (overlaps).
+                where.append(f"d.facets {'@>' if field == 'tags' else '&&'} {{}}::text[]")
+                args.append([f"{field}={v}" for v in values])
+        more, more_args = range_filters(f)
+        return where + more, args + more_args
+
+    async def _gather(self, hits: Awaitable[Any], counts: Awaitable[Any]) -> tuple[Any, Any]:
+        # Two pool connections, two cores: the page and the counts are computed side by side.
+        found, counted = await asyncio.gather(hits, counts)
+        return found, counted
+
+    async def _hits(self, plan: Plan, query: SearchQuery) -> list[dict[str, Any]]:
+        if not (query.sort == "relevance" and plan.match):
+            return await super()._hits(plan, query)
+        head = f"d.head @@ {_TSQUERY}"
+        order = f"ORDER BY {plan.rank}, d.rid LIMIT {{}} OFFSET {{}}"
+        filters = "".join(f" AND {w}" for w in plan.filters)
+        first = await self.q(
+            f"SELECT d.doc FROM search_docs d WHERE {head}{filters} {order}",
+            *plan.match_args,
+            *plan.filter_args,
+            *plan.rank_args,
+            query.limit,
+            query.offset,
+        )
+        if len(first) == query.limit:
+            return first
+        # The title/tag matches ran out on this page: the rest are description-only matches.
+        if first:
+            head_total = query.offset + len(first)
+        else:
+            counted = await self.q(
+                f"SELECT count(*) AS n FROM search_docs d WHERE {head}{filters}", *plan.match_args, *plan.filter_args
+            )
+            head_total = int(counted[0]["n"])
+        rest = await self.q(
+            f"SELECT d.doc FROM search_docs d WHERE {plan.where_sql} AND NOT ({head}) {order}",
+            *plan.args,
+            *plan.match_args,
+            *plan.rank_args,
+            query.limit - len(first),
+            max(0, query.offset - head_total),
+        )
+        return first + rest
+
+    async def _counts(self, plan: Plan) -> tuple[int, list[dict[str, Any]], bool]:
+        expected = await self._estimate(plan)
+        buckets = min(_BUCKETS, math.ceil(_BUCKETS * self.exact_upto / max(expected, 1)))
+        sample, sample_args = "", []
+        if buckets < _BUCKETS:
+            sample, sample_args = " AND d.facets && {}::text[]", [[f"{_BUCKET}{b}" for b in range(buckets)]]
+        rows = await self.q(
+            "SELECT f, count(*) AS n FROM search_docs d CROSS JOIN LATERAL unnest(d.facets) AS f "
+            f"WHERE {plan.where_sql}{sample} GROUP BY f",
+            *plan.args,
+            *sample_args,
+        )
+        scale = _BUCKETS / buckets
+        total, facet_rows = 0, []
+        for row in rows:
+            n = round(int(row["n"]) * scale)
+            if row["f"] == _ALL:
+                total = n
+            elif not row["f"].startswith(_BUCKET):
+                field, _, value = row["f"].partition("=")
+                facet_rows.append({"field": field, "value": value, "n": n})
+        if sample and not total:
+            total = expected  # the sample missed every match; the planner's figure is the best left
+        return total, facet_rows, not sample
+
+    async def _estimate(self, plan: Plan) -> int:
+        """The planner's row estimate for the matches: a cheap count for choosing the method."""
+        rows = await self.q(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM search_docs d WHERE {plan.where_sql}", *plan.args)
+        raw = rows[0]["QUERY PLAN"]
+        tree = json.loads(raw) if isinstance(raw, str) else raw
+        return int(tree[0]["Plan"]["Plan Rows"])
 
     async def _known(self, term: str) -> bool:
         return bool(await self.q("SELECT 1 FROM search_words WHERE word = {}", term))
@@ -79,11 +194,23 @@ class PostgresSearch(SqlSearch):
         words = text.query_terms(prefix)
         if not words:
             return []
+        # Titles, tags and creators only, as on SQLite: a description word is no suggestion.
         tsquery = " & ".join([*words[:-1], f"{words[-1]}:*"])
         rows = await self.q(
-            "SELECT doc FROM search_docs WHERE tsv @@ to_tsquery('simple', {}) ORDER BY popularity DESC, "
-            "published_at DESC LIMIT {}",
+            f"SELECT doc FROM search_docs WHERE head @@ {_TSQUERY} "
+            "ORDER BY popularity DESC, published_at DESC LIMIT {}",
             tsquery,
             limit,
         )
         return distinct_titles(rows)
+
+
+def _tsquery(matched: list[list[str]]) -> str:
+    groups = []
+    for i, alternatives in enumerate(matched):
+        # Words are \w+ only, so none of tsquery's operators can reach to_tsquery.
+        options = list(alternatives)
+        if i == len(matched) - 1:
+            options.append(f"{alternatives[0]}:*")
+        groups.append("(" + " | ".join(options) + ")")
+    return " & ".join(groups)

@@ -72,12 +72,16 @@ class SearchResult(msgspec.Struct, kw_only=True):
     facets: dict[str, dict[str, int]]
     # The words each query term matched (typo corrections included), for highlighting.
     matched: list[list[str]] = []
+    # False when total and facet counts are estimates (a very broad query on a big catalog).
+    exhaustive: bool = True
 
 
 class SearchBackend(Protocol):
     name: str
 
-    async def ensure_index(self) -> None: ...
+    async def ensure_index(self) -> bool:
+        """Create the index (and its settings) unless present; True when it was made empty."""
+        ...
 
     async def upsert(self, docs: list[SearchDoc]) -> None: ...
 

@@ -42,6 +42,8 @@ class SearchPage(Struct, kw_only=True):
     per_page: int
     pages: int
     facets: dict[str, dict[str, int]]
+    # False: total and facet counts are estimates (a very broad query on a big catalog).
+    exhaustive: bool
     engine: str
 
 

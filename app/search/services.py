@@ -47,6 +47,7 @@ class SearchService:
             per_page=per_page,
             pages=math.ceil(result.total / per_page),
             facets=result.facets,
+            exhaustive=result.exhaustive,
             engine=self.backend.name,
         )
 

@@ -17,7 +17,9 @@ def attach(app: Litestar, settings: Settings) -> None:
     app.state.search = service
 
     async def ensure_index() -> None:
-        await service.backend.ensure_index()
+        # A new or rebuilt index starts empty: fill it from the database (a no-op on a new site).
+        if await service.backend.ensure_index():
+            await service.reindex()
 
     # Right after the database opens and before the job worker starts applying the outbox.
     app.on_startup.insert(1, ensure_index)

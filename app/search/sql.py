@@ -10,6 +10,7 @@ beyond what Piccolo's migrations express.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import msgspec
@@ -26,6 +27,30 @@ _ORDER = {
     "price_desc": "d.price DESC, d.rid DESC",
     "popular": "d.popularity DESC, d.published_at DESC, d.rid DESC",
 }
+
+
+_Rows = list[dict[str, Any]]
+_Counts = tuple[int, _Rows, bool]
+
+
+class Plan(msgspec.Struct, kw_only=True):
+    """One query's FROM, text match, filters and rank, each with its arguments."""
+
+    filters: list[str]
+    filter_args: list[Any]
+    source: str = "search_docs d"
+    match: str = ""  # the text condition; empty without query words
+    match_args: list[Any] = []
+    rank: str = ""  # an ORDER BY expression, best first; empty without query words
+    rank_args: list[Any] = []
+
+    @property
+    def where_sql(self) -> str:
+        return " AND ".join([self.match] * bool(self.match) + self.filters) or "1=1"
+
+    @property
+    def args(self) -> list[Any]:
+        return [*self.match_args, *self.filter_args]
 
 
 def facet_values(doc: SearchDoc) -> list[tuple[str, str]]:
@@ -51,18 +76,21 @@ class SqlSearch:
         rows = await self.engine.run_querystring(QueryString(sql, *args))
         return list(rows or [])
 
-    async def ensure_index(self) -> None:
-        """Create the index tables unless they exist.
+    async def ensure_index(self) -> bool:
+        """Create the index tables unless they exist in their current shape; True if it did.
 
-        ``echoel migrate`` calls this as the owner role; at start-up the check alone runs, so a
-        least-privilege app role (no CREATE) starts fine once migrations have run.
+        ``echoel migrate`` calls this as the owner role (and reindexes when it returns True); at
+        start-up the check alone runs, so a least-privilege app role (no CREATE) starts fine once
+        migrations have run. Tables of an older shape are derived data: dropped and rebuilt.
         """
         try:
-            await self.q("SELECT 1 FROM search_docs LIMIT 0")
-            await self.q(f"SELECT 1 FROM {self.probe_table} LIMIT 0")
+            for probe in self.probes:
+                await self.q(probe)
         except Exception:
-            for statement in self.ddl:
+            for statement in (*self.drop_stale, *self.ddl):
                 await self.q(statement)
+            return True
+        return False
 
     # --- writing ----------------------------------------------------------------------
 
@@ -86,6 +114,8 @@ class SqlSearch:
                 )
                 rid_of = {r["id"]: r["rid"] for r in rows}
                 await self._insert_texts([(rid_of[d.id], d) for d in chunk])
+                if not self.terms_table:
+                    continue
                 terms = [(rid_of[d.id], field, value) for d in chunk for field, value in facet_values(d)]
                 for i in range(0, len(terms), 500):
                     piece = terms[i : i + 500]
@@ -106,11 +136,12 @@ class SqlSearch:
         marks = ", ".join("{}" for _ in ids)
         rids = f"(SELECT rid FROM search_docs WHERE id IN ({marks}))"
         await self._delete_texts(rids, ids)
-        await self.q(f"DELETE FROM search_terms WHERE rid IN {rids}", *ids)
+        if self.terms_table:
+            await self.q(f"DELETE FROM search_terms WHERE rid IN {rids}", *ids)
         await self.q(f"DELETE FROM search_docs WHERE id IN ({marks})", *ids)
 
     async def clear(self) -> None:
-        for table in ("search_terms", "search_docs", *self.text_tables()):
+        for table in (*["search_terms"] * self.terms_table, "search_docs", *self.text_tables()):
             await self.q(f"DELETE FROM {table}")
 
     async def ids(self) -> set[str]:
@@ -121,31 +152,10 @@ class SqlSearch:
     async def search(self, query: SearchQuery) -> SearchResult:
         matched = [await self._alternatives(t) for t in query.terms]
         where, args = self._filters(query.filters)
-        source, rank = "search_docs d", ""
-        match_args: list[Any] = []
-        rank_args: list[Any] = []
+        plan = Plan(filters=where, filter_args=args)
         if query.terms:
-            source, match_sql, rank, match_args, rank_args = self._text_match(matched)
-            where.insert(0, match_sql)
-        where_sql = " AND ".join(where) or "1=1"
-        all_args = [*match_args, *args]
-        if query.sort == "relevance" and rank:
-            order, order_args = f"{rank}, d.rid", rank_args
-        else:
-            order, order_args = _ORDER.get(query.sort, _ORDER["newest"]), []
-        rows = await self.q(
-            f"SELECT d.doc FROM {source} WHERE {where_sql} ORDER BY {order} LIMIT {{}} OFFSET {{}}",
-            *all_args,
-            *order_args,
-            query.limit,
-            query.offset,
-        )
-        total = (await self.q(f"SELECT count(*) AS n FROM {source} WHERE {where_sql}", *all_args))[0]["n"]
-        facet_rows = await self.q(
-            "SELECT t.field, t.value, count(*) AS n FROM search_terms t WHERE t.rid IN "
-            f"(SELECT d.rid FROM {source} WHERE {where_sql}) GROUP BY t.field, t.value",
-            *all_args,
-        )
+            plan.source, plan.match, plan.rank, plan.match_args, plan.rank_args = self._text_match(matched)
+        rows, (total, facet_rows, exhaustive) = await self._gather(self._hits(plan, query), self._counts(plan))
         hits = []
         for row in rows:
             doc = msgspec.json.decode(row["doc"], type=SearchDoc)
@@ -156,7 +166,34 @@ class SqlSearch:
                     snippet_html=text.snippet(doc.description, matched),
                 )
             )
-        return SearchResult(hits=hits, total=int(total), facets=_top(facet_rows), matched=matched)
+        return SearchResult(hits=hits, total=total, facets=_top(facet_rows), matched=matched, exhaustive=exhaustive)
+
+    async def _gather(self, hits: Awaitable[_Rows], counts: Awaitable[_Counts]) -> tuple[_Rows, _Counts]:
+        # One after the other: SQLite serves a process from one connection anyway.
+        return await hits, await counts
+
+    async def _hits(self, plan: Plan, query: SearchQuery) -> _Rows:
+        if query.sort == "relevance" and plan.rank:
+            order, order_args = f"{plan.rank}, d.rid", plan.rank_args
+        else:
+            order, order_args = _ORDER.get(query.sort, _ORDER["newest"]), []
+        return await self.q(
+            f"SELECT d.doc FROM {plan.source} WHERE {plan.where_sql} ORDER BY {order} LIMIT {{}} OFFSET {{}}",
+            *plan.args,
+            *order_args,
+            query.limit,
+            query.offset,
+        )
+
+    async def _counts(self, plan: Plan) -> _Counts:
+        """The total and (field, value, n) facet rows of every match; exact here."""
+        total = (await self.q(f"SELECT count(*) AS n FROM {plan.source} WHERE {plan.where_sql}", *plan.args))[0]["n"]
+        facet_rows = await self.q(
+            "SELECT t.field, t.value, count(*) AS n FROM search_terms t WHERE t.rid IN "
+            f"(SELECT d.rid FROM {plan.source} WHERE {plan.where_sql}) GROUP BY t.field, t.value",
+            *plan.args,
+        )
+        return int(total), facet_rows, True
 
     def _filters(self, f: Filters) -> tuple[list[str], list[Any]]:
         where: list[str] = []
@@ -171,17 +208,8 @@ class SqlSearch:
                 marks = ", ".join("{}" for _ in group)
                 where.append(f"d.rid IN (SELECT rid FROM search_terms WHERE field = {{}} AND value IN ({marks}))")
                 args.extend([field, *group])
-        for column, low, high in (("bpm", f.bpm_min, f.bpm_max), ("price", f.price_min, f.price_max)):
-            if low is not None:
-                where.append(f"d.{column} >= {{}}")
-                args.append(low)
-            if high is not None:
-                where.append(f"d.{column} <= {{}}")
-                args.append(high)
-        if f.free_only:
-            where.append("d.is_free = {}")
-            args.append(True)
-        return where, args
+        more, more_args = range_filters(f)
+        return where + more, args + more_args
 
     async def _alternatives(self, term: str) -> list[str]:
         """The indexed words a query word stands for: itself, or its near misses."""
@@ -195,8 +223,12 @@ class SqlSearch:
 
     # --- engine hooks -----------------------------------------------------------------
 
-    # The engine's last-created index table: its presence means the DDL ran to the end.
-    probe_table = "search_terms"
+    # Statements that pass only on index tables of the current shape (the DDL ran to its end).
+    probes: tuple[str, ...] = ("SELECT 1 FROM search_docs LIMIT 0", "SELECT 1 FROM search_terms LIMIT 0")
+    # Run before the DDL when a probe fails: tables of an older shape.
+    drop_stale: tuple[str, ...] = ()
+    # Facet values in the (rid, field, value) table, for filters and counts.
+    terms_table = True
     # Engine-specific columns of search_docs, filled from each document.
     extra_columns: tuple[str, ...] = ()
 
@@ -223,6 +255,23 @@ class SqlSearch:
 
     async def _candidates(self, term: str) -> list[str]:
         raise NotImplementedError
+
+
+def range_filters(f: Filters) -> tuple[list[str], list[Any]]:
+    """The BPM and price ranges and "free only": plain columns on every database engine."""
+    where: list[str] = []
+    args: list[Any] = []
+    for column, low, high in (("bpm", f.bpm_min, f.bpm_max), ("price", f.price_min, f.price_max)):
+        if low is not None:
+            where.append(f"d.{column} >= {{}}")
+            args.append(low)
+        if high is not None:
+            where.append(f"d.{column} <= {{}}")
+            args.append(high)
+    if f.free_only:
+        where.append("d.is_free = {}")
+        args.append(True)
+    return where, args
 
 
 def _top(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:

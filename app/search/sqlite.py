@@ -12,7 +12,7 @@ from app.search.sql import SqlSearch, distinct_titles, searchable_text
 
 class SqliteSearch(SqlSearch):
     name = "sqlite"
-    probe_table = "search_vocab"
+    probes = ("SELECT 1 FROM search_docs LIMIT 0", "SELECT 1 FROM search_vocab LIMIT 0")
     ddl = (
         "CREATE TABLE IF NOT EXISTS search_docs (rid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc TEXT NOT NULL, "
         "price INTEGER NOT NULL, is_free INTEGER NOT NULL, bpm INTEGER, popularity INTEGER NOT NULL, "

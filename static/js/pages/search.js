@@ -66,7 +66,7 @@ function resultItem(hit) {
   return li;
 }
 
-function renderFacets(facets) {
+function renderFacets(facets, exact) {
   const lists = FACETS.map(([field, param, label]) => {
     const counts = facets[field] ?? {};
     const chosen = state.getAll(param);
@@ -82,7 +82,7 @@ function renderFacets(facets) {
       box.dataset.param = param;
       box.dataset.value = value;
       box.addEventListener("change", () => { toggleValue(param, value); state.delete("page"); run(); });
-      const count = Object.assign(document.createElement("span"), { className: "count", textContent: counts[value] ?? 0 });
+      const count = Object.assign(document.createElement("span"), { className: "count", textContent: `${exact ? "" : "≈"}${counts[value] ?? 0}` });
       row.append(box, field === "kind" ? KIND_NAMES[value] ?? value : value, count);
       group.append(row);
     }
@@ -149,9 +149,10 @@ async function run() {
   }
   if (ticket !== latest) return; // a newer keystroke already asked
   const q = state.get("q") ?? "";
-  $("summary").textContent = body.total === 1 ? "1 result" : `${body.total.toLocaleString()} results`;
+  const about = body.exhaustive ? "" : "About ";
+  $("summary").textContent = body.total === 1 ? "1 result" : `${about}${body.total.toLocaleString()} results`;
   $("results").replaceChildren(...(body.hits.length ? body.hits.map(resultItem) : [renderEmpty(q)]));
-  renderFacets(body.facets);
+  renderFacets(body.facets, body.exhaustive);
   renderPager(body.page, body.pages);
 }
 
