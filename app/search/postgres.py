@@ -52,6 +52,7 @@ class PostgresSearch(SqlSearch):
         "CREATE INDEX IF NOT EXISTS search_docs_published ON search_docs (published_at)",
         "CREATE INDEX IF NOT EXISTS search_docs_price ON search_docs (price)",
         "CREATE INDEX IF NOT EXISTS search_docs_popularity ON search_docs (popularity)",
+        "CREATE INDEX IF NOT EXISTS search_docs_bpm ON search_docs (bpm)",
         # Every indexed word once; its trigram index finds near misses of a query word.
         "CREATE TABLE IF NOT EXISTS search_words (word TEXT PRIMARY KEY)",
         "CREATE INDEX IF NOT EXISTS search_words_trgm ON search_words USING GIN (word gin_trgm_ops)",
