@@ -89,3 +89,7 @@ class FallbackSearch:
     async def clear(self) -> None:
         await self.fallback.clear()
         await self.primary.clear()
+
+    async def optimize(self) -> None:
+        await self.fallback.optimize()
+        await self.primary.optimize()

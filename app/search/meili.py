@@ -164,5 +164,8 @@ class MeiliSearch:
                 return found
             offset += 1000
 
+    async def optimize(self) -> None:
+        return None  # Meilisearch keeps its own structures current
+
     async def clear(self) -> None:
         await self._wait(await self._call(self.index.delete_all_documents))

@@ -81,6 +81,7 @@ class SearchService:
         stale = sorted(await self.backend.ids() - keep)
         if stale:
             await self.backend.delete(stale)
+        await self.backend.optimize()
         if progress:
             progress(done, total)
         return done
