@@ -17,8 +17,15 @@ from litestar.stores.file import FileStore
 from app.accounts.auth import derive_key, make_jwt_auth
 from app.accounts.controllers import AccountController, AdminAccountsController, AuthController
 from app.accounts.services import AccountService
-from app.catalog.controllers import LibraryController, ListingController, StorefrontController, UploadController
+from app.catalog.controllers import (
+    LibraryController,
+    ListingController,
+    MyStorefrontController,
+    StorefrontController,
+    UploadController,
+)
 from app.catalog.services import CatalogService
+from app.catalog.storefronts import StorefrontService
 from app.catalog.uploads import UploadService
 from app.collab import setup as collab
 from app.core import db
@@ -90,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ListingController,
             UploadController,
             StorefrontController,
+            MyStorefrontController,
             LibraryController,
             *torrents.ROUTE_HANDLERS,
             *payments.ROUTE_HANDLERS,
@@ -131,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.storage = storage
     app.state.catalog = CatalogService(settings, storage)
     app.state.uploads = UploadService(app.state.catalog)
+    app.state.storefronts = StorefrontService(storage)
     collab.attach(app, settings, collab_channels)
     torrents.attach(app, settings)
     payments.attach(app, settings)

@@ -1,7 +1,7 @@
 """Orphan clean-up: unfinished multipart uploads and objects no row points at, past an age.
 
-Never deletes an object a ``ListingFile`` row points at (each key is checked again right
-before its deletion), nor one whose upload is being verified at that moment.
+Never deletes an object a ``ListingFile`` row or a storefront points at (each key is checked
+again right before its deletion), nor one whose upload is being verified at that moment.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app.catalog.tables import ListingFile, Upload
+from app.catalog.storefronts import PREFIX as STOREFRONT_PREFIX
+from app.catalog.tables import ListingFile, StorefrontDressing, Upload
 from app.core.db import now
 from app.storage import ObjectStorage
 
@@ -63,5 +64,13 @@ async def clean_orphans(storage: ObjectStorage, min_age_seconds: int) -> Cleanup
             if not pending:
                 await storage.delete(obj.key)
                 report.objects_deleted += 1
+    # Storefront images replaced or abandoned between upload and completion.
+    for obj in await storage.list_objects(STOREFRONT_PREFIX):
+        used = await StorefrontDressing.exists().where(
+            (StorefrontDressing.avatar_key == obj.key) | (StorefrontDressing.banner_key == obj.key)
+        )
+        if _older(obj.last_modified, cutoff) and not used:
+            await storage.delete(obj.key)
+            report.objects_deleted += 1
     log.info("orphan clean-up: %s", report)
     return report

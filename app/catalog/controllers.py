@@ -5,17 +5,23 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
+from litestar.response import Redirect
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.accounts.auth import AccessToken, requires_role, retrieve_user
 from app.accounts.tables import User
 from app.catalog.schemas import (
     DownloadOut,
+    Dressing,
+    DressingEdit,
     EntitlementOut,
     GrantCreate,
+    ImageComplete,
+    ImageUploadCreate,
+    ImageUploadOut,
     LibraryItem,
     ListingCreate,
     ListingOut,
@@ -28,6 +34,7 @@ from app.catalog.schemas import (
     VersionCreate,
 )
 from app.catalog.services import CatalogService
+from app.catalog.storefronts import IMAGE_CACHE_SECONDS, StorefrontService
 from app.catalog.uploads import UploadService
 from app.core.http import NO_STORE
 
@@ -41,6 +48,11 @@ def provide_catalog(request: Request[Any, Any, Any]) -> CatalogService:
 
 def provide_uploads(request: Request[Any, Any, Any]) -> UploadService:
     service: UploadService = request.app.state.uploads
+    return service
+
+
+def provide_storefronts(request: Request[Any, Any, Any]) -> StorefrontService:
+    service: StorefrontService = request.app.state.storefronts
     return service
 
 
@@ -70,6 +82,7 @@ async def optional_user(request: Request[Any, Any, Any]) -> User | None:
 DEPS = {
     "catalog": Provide(provide_catalog, sync_to_thread=False),
     "uploads": Provide(provide_uploads, sync_to_thread=False),
+    "storefronts": Provide(provide_storefronts, sync_to_thread=False),
     "viewer": Provide(optional_user),
 }
 
@@ -216,13 +229,84 @@ class StorefrontController(Controller):
 
     @get("/{handle:str}")
     async def storefront(
-        self, handle: FromPath[str], viewer: NamedDependency[User | None], catalog: NamedDependency[CatalogService]
+        self,
+        handle: FromPath[str],
+        viewer: NamedDependency[User | None],
+        catalog: NamedDependency[CatalogService],
+        storefronts: NamedDependency[StorefrontService],
     ) -> Response[Storefront]:
         creator, listings = await catalog.storefront(handle, viewer)
-        body = Storefront(handle=creator.handle, display_name=creator.display_name, bio=creator.bio, listings=listings)
+        dressing = await storefronts.of(creator)
+        body = Storefront(
+            handle=creator.handle,
+            display_name=creator.display_name,
+            bio=creator.bio,
+            avatar_url=dressing.avatar_url,
+            banner_url=dressing.banner_url,
+            links=dressing.links,
+            listings=listings,
+        )
         # The owner's view includes drafts: never cache it; the public view may be cached briefly.
         cache = NO_STORE if viewer is not None else {"Cache-Control": "public, max-age=30, stale-while-revalidate=60"}
         return Response(body, headers=cache)
+
+    @get("/{handle:str}/images/{slot:str}")
+    async def image(
+        self, handle: FromPath[str], slot: FromPath[str], storefronts: NamedDependency[StorefrontService]
+    ) -> Redirect:
+        """A creator's avatar or banner: a redirect to a short-lived signed URL of the store."""
+        url = await storefronts.image_url(handle, slot)
+        return Redirect(url, status_code=302, headers={"Cache-Control": f"public, max-age={IMAGE_CACHE_SECONDS}"})
+
+
+class MyStorefrontController(Controller):
+    """The signed-in creator dresses their storefront: links, avatar and banner."""
+
+    path = "/api/v1/me/storefront"
+    tags = ["catalog"]
+    guards = [requires_role("creator")]
+    dependencies = DEPS
+
+    @get("/", response_headers=NO_STORE)
+    async def show(self, request: Request[User, Any, Any], storefronts: NamedDependency[StorefrontService]) -> Dressing:
+        return await storefronts.dressing(request.user)
+
+    @patch("/", response_headers=NO_STORE)
+    async def edit(
+        self,
+        request: Request[User, Any, Any],
+        data: JSONBody[DressingEdit],
+        storefronts: NamedDependency[StorefrontService],
+    ) -> Dressing:
+        return await storefronts.set_links(request.user, data.links)
+
+    @post("/images/{slot:str}", status_code=HTTP_201_CREATED, response_headers=NO_STORE)
+    async def presign_image(
+        self,
+        request: Request[User, Any, Any],
+        slot: FromPath[str],
+        data: JSONBody[ImageUploadCreate],
+        storefronts: NamedDependency[StorefrontService],
+    ) -> ImageUploadOut:
+        """A form upload straight to the store, bound to a key of ours, the type and a size limit."""
+        return storefronts.presign(request.user, slot, data)
+
+    @put("/images/{slot:str}", response_headers=NO_STORE)
+    async def complete_image(
+        self,
+        request: Request[User, Any, Any],
+        slot: FromPath[str],
+        data: JSONBody[ImageComplete],
+        storefronts: NamedDependency[StorefrontService],
+    ) -> Dressing:
+        """Check the uploaded bytes are an image, then show it on the storefront."""
+        return await storefronts.complete(request.user, slot, data.key)
+
+    @delete("/images/{slot:str}", status_code=HTTP_200_OK, response_headers=NO_STORE)
+    async def remove_image(
+        self, request: Request[User, Any, Any], slot: FromPath[str], storefronts: NamedDependency[StorefrontService]
+    ) -> Dressing:
+        return await storefronts.remove(request.user, slot)
 
 
 class LibraryController(Controller):

@@ -205,8 +205,49 @@ class LibraryItem(Struct, kw_only=True):
     source: str
 
 
+ImageSlot = Literal["avatar", "banner"]
+LinkLabel = Annotated[str, Meta(min_length=1, max_length=40)]
+# Web links only: a javascript: or data: URL on a public page would be an attack on its visitors.
+LinkUrl = Annotated[str, Meta(max_length=300, pattern=r"^https?://[^\s/$.?#][^\s]*$")]
+
+
+class StorefrontLink(Struct, kw_only=True):
+    label: LinkLabel
+    url: LinkUrl
+
+
+class DressingEdit(Body):
+    links: Annotated[list[StorefrontLink], Meta(max_length=8)]
+
+
+class ImageUploadCreate(Body):
+    content_type: ContentType
+    size: Annotated[int, Meta(ge=1)]
+
+
+class ImageUploadOut(Struct, kw_only=True):
+    key: str
+    post: PostUpload
+    max_size: int
+
+
+class ImageComplete(Body):
+    key: Annotated[str, Meta(min_length=1, max_length=400)]
+
+
+class Dressing(Struct, kw_only=True):
+    """A storefront's images (stable app URLs that redirect to the store) and links."""
+
+    avatar_url: str | None
+    banner_url: str | None
+    links: list[StorefrontLink]
+
+
 class Storefront(Struct, kw_only=True):
     handle: str
     display_name: str
     bio: str
+    avatar_url: str | None
+    banner_url: str | None
+    links: list[StorefrontLink]
     listings: list[ListingOut]

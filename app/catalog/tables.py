@@ -106,3 +106,16 @@ class Entitlement(Table, tablename="entitlements"):
     granted_by = UUID(null=True, default=None)
     created_at = BigInt()
     revoked_at = BigInt(null=True, default=None)
+
+
+class StorefrontDressing(Table, tablename="storefronts"):
+    """What a creator adds to their storefront page: avatar and banner images, and links.
+
+    The images live in the object store under ``storefronts/<user id>/``; an empty key means none.
+    """
+
+    user = ForeignKey(references=User, null=False, unique=True)
+    avatar_key = Varchar(length=400, default="")
+    banner_key = Varchar(length=400, default="")
+    links = JSON(default=[])
+    updated_at = BigInt(default=0)

@@ -45,7 +45,7 @@ async def verify_object(storage: ObjectStorage, row: Upload, size: int) -> None:
         if digest != row.sha256:
             raise Rejected("The SHA-256 checksum does not match the file's content.")
     if row.role == "cover":
-        await _decode_image(storage, row.object_key, row.size)
+        await decode_image(storage, row.object_key, row.size, "cover image")
 
 
 def allowed_for_role(content_type: str, role: str) -> bool:
@@ -68,9 +68,18 @@ def expected_mimes(content_type: str, role: str) -> set[str] | None:
     return None
 
 
-async def _decode_image(storage: ObjectStorage, key: str, size: int) -> None:
-    data = await storage.read_head(key, size)  # at most COVER_MAX_BYTES
+async def check_image(storage: ObjectStorage, key: str, size: int, what: str) -> None:
+    """A PNG, JPEG or WebP image by its bytes (whatever was declared) that decodes in full."""
+    found = magic.detect(await storage.read_head(key, magic.HEAD_BYTES))
+    if found is None or found.mime not in IMAGE_TYPES:
+        looks = found.mime if found else "unknown data"
+        raise Rejected(f"The {what} is not a PNG, JPEG or WebP image (it looks like {looks}).")
+    await decode_image(storage, key, size, what)
+
+
+async def decode_image(storage: ObjectStorage, key: str, size: int, what: str) -> None:
+    data = await storage.read_head(key, size)  # callers bound the size (COVER_MAX_BYTES or less)
     try:
         await anyio.to_thread.run_sync(images.verify_image, data)
     except images.ImageRefused as exc:
-        raise Rejected(f"The cover image is refused: {exc}.") from None
+        raise Rejected(f"The {what} is refused: {exc}.") from None

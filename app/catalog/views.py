@@ -15,7 +15,8 @@ from app.catalog.schemas import FileOut, ListingOut, Price, VersionOut
 from app.catalog.tables import Listing, ListingFile, ListingVersion
 
 
-def _list(value: Any) -> list[str]:
+def json_list(value: Any) -> list[Any]:
+    """A JSON list column as a list (Piccolo hands JSON columns back as text)."""
     return list(json.loads(value) if isinstance(value, str) else value or [])
 
 
@@ -66,12 +67,12 @@ async def to_listing_out(listings: list[Listing], viewer: User | None) -> list[L
                 title=x.title,
                 description_html=x.description_html,
                 description_md=x.description_md if manager else UNSET,
-                tags=_list(x.tags),
+                tags=json_list(x.tags),
                 genre=x.genre,
                 synth=x.synth,
-                synth_versions=_list(x.synth_versions),
+                synth_versions=json_list(x.synth_versions),
                 daw=x.daw,
-                formats=_list(x.formats),
+                formats=json_list(x.formats),
                 bpm=x.bpm,
                 musical_key=x.musical_key,
                 license=x.license,

@@ -199,3 +199,45 @@ async def test_create_upload_publish_play_download_and_grant(
         await expect(bpage.locator(".listing-card h3")).to_have_text("Paid Keys", timeout=WAIT)
     finally:
         await context.close()
+
+
+async def test_creator_dresses_the_storefront_visitors_see_it(s3_app: LiveApp, browser: Browser, page: Page) -> None:
+    page.set_default_timeout(WAIT)
+    creator = await account(s3_app.url, creator=True)
+    await log_in(page, s3_app.url, creator)
+    await page.goto(f"{s3_app.url}/dashboard.html")
+    await expect(page.locator("#storefront")).to_be_visible(timeout=WAIT)
+
+    await page.set_input_files("#avatar-input", {"name": "me.png", "mimeType": "image/png", "buffer": png()})
+    await expect(page.locator("#avatar-status")).to_have_text("Your new avatar is on your storefront.", timeout=WAIT)
+    await expect(page.locator("#avatar-preview")).to_be_visible()
+    # Not an image, whatever its name says: the page says what to do.
+    await page.set_input_files(
+        "#banner-input", {"name": "b.png", "mimeType": "image/png", "buffer": b"not an image" * 9}
+    )
+    await expect(page.locator("#banner-status")).to_contain_text("Choose another image", timeout=WAIT)
+    await expect(page.locator("#banner-preview")).to_be_hidden()
+
+    await page.get_by_label("Links").fill("Bandcamp https://glass.bandcamp.com\nhttps://glass.example")
+    await page.get_by_role("button", name="Save links").click()
+    await expect(page.locator("#links-form .form-status")).to_have_text("Links saved.", timeout=WAIT)
+    await page.get_by_label("Links").fill("Evil javascript:alert(1)")
+    await page.get_by_role("button", name="Save links").click()
+    await expect(page.locator("#links-form .form-error")).to_be_visible(timeout=WAIT)
+
+    visitor = await browser.new_context()
+    try:
+        vpage = await visitor.new_page()
+        vpage.set_default_timeout(WAIT)
+        await vpage.goto(f"{s3_app.url}/creator.html?handle={creator['handle']}")
+        await expect(vpage.locator("#avatar")).to_be_visible(timeout=WAIT)
+        assert await vpage.locator("#avatar").evaluate("img => img.decode().then(() => img.naturalWidth)") == 120
+        links = vpage.locator("#links a")
+        await expect(links).to_have_count(2)
+        await expect(links.first).to_have_text("Bandcamp")
+        await expect(links.first).to_have_attribute("href", "https://glass.bandcamp.com")
+        await expect(links.last).to_have_text("glass.example")
+        await expect(vpage.locator("#banner")).to_be_hidden()
+        await screenshot(vpage, "catalog-storefront")
+    finally:
+        await visitor.close()

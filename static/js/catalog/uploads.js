@@ -24,7 +24,7 @@ function resumeKey(listingId, version, file) {
 }
 
 /** XHR rather than fetch: only XHR reports upload progress. */
-function send(method, url, body, onProgress) {
+export function send(method, url, body, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(method, url);

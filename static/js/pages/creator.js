@@ -13,6 +13,23 @@ try {
   document.getElementById("name").textContent = store.display_name || store.handle;
   document.getElementById("handle").textContent = `@${store.handle}`;
   document.getElementById("bio").textContent = store.bio;
+  for (const slot of ["avatar", "banner"]) {
+    const img = document.getElementById(slot);
+    img.hidden = !store[`${slot}_url`];
+    if (store[`${slot}_url`]) {
+      img.src = store[`${slot}_url`];
+      img.alt = slot === "avatar" ? `${store.handle}'s avatar` : "";
+    }
+  }
+  // Links are http(s) only (the API refuses anything else); they open without our referrer.
+  document.getElementById("links").replaceChildren(
+    ...store.links.map(({ label, url }) => {
+      const a = Object.assign(document.createElement("a"), { href: url, textContent: label, rel: "noopener noreferrer nofollow" });
+      const item = document.createElement("li");
+      item.append(a);
+      return item;
+    }),
+  );
   document.getElementById("listings").replaceChildren(...store.listings.map((l) => listingCard(l)));
   document.getElementById("empty").hidden = store.listings.length > 0;
   document.getElementById("store").hidden = false;

@@ -1,6 +1,7 @@
 /** Creator dashboard: my listings, and a form to start a new one. */
 
-import { api } from "../api.js";
+import { ApiError, api, describeError } from "../api.js";
+import { formatLinks, loadDressing, parseLinks, saveLinks, uploadImage } from "../catalog/storefront.js";
 import { formatPrice } from "../catalog/uploads.js";
 import { bindForm } from "../forms.js";
 import { mountLayout } from "../layout.js";
@@ -64,5 +65,53 @@ if (!account) {
     { title: "Give the listing a title (up to 140 characters).", price_amount: "Enter a price above zero." },
   );
   await load();
+  await dressStorefront(account);
   document.getElementById("dashboard").hidden = false;
+}
+
+async function dressStorefront(account) {
+  const $ = (id) => document.getElementById(id);
+  $("store-link").href = `/creator.html?handle=${encodeURIComponent(account.handle)}`;
+  const show = (dressing) => {
+    for (const slot of ["avatar", "banner"]) {
+      const img = $(`${slot}-preview`);
+      img.hidden = !dressing[`${slot}_url`];
+      if (dressing[`${slot}_url`]) img.src = dressing[`${slot}_url`];
+    }
+  };
+  const dressing = await loadDressing();
+  show(dressing);
+  $("links").value = formatLinks(dressing.links);
+  for (const slot of ["avatar", "banner"]) {
+    const input = $(`${slot}-input`);
+    input.addEventListener("change", async () => {
+      const file = input.files[0];
+      if (!file) return;
+      const bar = $(`${slot}-progress`);
+      const status = $(`${slot}-status`);
+      bar.hidden = false;
+      bar.value = 0;
+      status.textContent = "Uploading…";
+      try {
+        show(
+          await uploadImage(slot, file, (sent, total) => {
+            bar.value = total ? sent / total : 1;
+            status.textContent = sent < total ? `Uploading… ${Math.round((100 * sent) / total)}%` : "Checking the image…";
+          }),
+        );
+        status.textContent = `Your new ${slot} is on your storefront.`;
+      } catch (err) {
+        const why = err instanceof ApiError ? describeError(err) : err.message;
+        status.textContent = `${why} Choose another image to try again.`;
+      } finally {
+        bar.hidden = true;
+        input.value = "";
+      }
+    });
+  }
+  bindForm($("links-form"), async ({ links }) => {
+    const saved = await saveLinks(parseLinks(links));
+    $("links").value = formatLinks(saved.links);
+    $("links-form").querySelector(".form-status").textContent = "Links saved.";
+  });
 }
