@@ -1,7 +1,8 @@
 """Orphan clean-up: unfinished multipart uploads and objects no row points at, past an age.
 
-Never deletes an object a ``ListingFile`` row or a storefront points at (each key is checked
-again right before its deletion), nor one whose upload is being verified at that moment.
+Never deletes an object a ``ListingFile`` row or a storefront points at, nor what processing
+derived from a file that still exists (each key is checked again right before its deletion),
+nor one whose upload is being verified at that moment.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from app.catalog.derived import DERIVED_PREFIX, file_id_of
 from app.catalog.storefronts import PREFIX as STOREFRONT_PREFIX
 from app.catalog.tables import ListingFile, StorefrontDressing, Upload
 from app.core.db import now
@@ -64,6 +66,14 @@ async def clean_orphans(storage: ObjectStorage, min_age_seconds: int) -> Cleanup
             if not pending:
                 await storage.delete(obj.key)
                 report.objects_deleted += 1
+    # What processing derived from files that are gone (a deleted version, a refused upload).
+    for obj in await storage.list_objects(DERIVED_PREFIX):
+        file_id = file_id_of(obj.key)
+        alive = file_id is not None and await ListingFile.exists().where(ListingFile.id == file_id)
+        if _older(obj.last_modified, cutoff) and not alive:
+            await storage.delete(obj.key)
+            report.objects_deleted += 1
+
     # Storefront images replaced or abandoned between upload and completion.
     for obj in await storage.list_objects(STOREFRONT_PREFIX):
         used = await StorefrontDressing.exists().where(

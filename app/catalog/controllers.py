@@ -26,6 +26,7 @@ from app.catalog.schemas import (
     ListingCreate,
     ListingOut,
     ListingUpdate,
+    MediaOut,
     StatusChange,
     Storefront,
     UploadCreate,
@@ -154,6 +155,17 @@ class ListingController(Controller):
         catalog: NamedDependency[CatalogService],
     ) -> ListingOut:
         return await catalog.publish_version(request.user, listing_id, label)
+
+    @get("/{listing_id:uuid}/files/{file_id:uuid}/media", opt=PUBLIC, response_headers=NO_STORE)
+    async def media(
+        self,
+        listing_id: FromPath[uuid.UUID],
+        file_id: FromPath[uuid.UUID],
+        viewer: NamedDependency[User | None],
+        catalog: NamedDependency[CatalogService],
+    ) -> MediaOut:
+        """A cover's thumbnails, a demo's waveform peaks and preview, a pack's contents."""
+        return await catalog.media(viewer, listing_id, file_id)
 
     @get("/{listing_id:uuid}/files/{file_id:uuid}/download", opt=PUBLIC, response_headers=NO_STORE)
     async def download(

@@ -21,6 +21,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from app.catalog.derived import MANIFEST, derived_key
 from app.catalog.processing import PROCESS_KIND
 from app.catalog.tables import ListingFile
 from app.jobs import JobContext, register
@@ -29,12 +30,6 @@ from app.media.archives import ArchiveRefused, expand_zip
 from app.storage import ObjectStorage
 
 log = logging.getLogger("echoel.catalog.media")
-
-DERIVED_PREFIX = "derived/"
-
-
-def derived_key(file_id: uuid.UUID | str, name: str) -> str:
-    return f"{DERIVED_PREFIX}{file_id}/{name}"
 
 
 @register(PROCESS_KIND, max_attempts=5)
@@ -56,14 +51,13 @@ async def process_file(job: JobContext) -> None:
             )
             log.info("file %s refused in processing: %s", file.id, exc)
             manifest, outputs = {"refused": str(exc), "reason": getattr(exc, "reason", "invalid")}, []
-        if not manifest:
-            return  # a preset or other file: nothing to derive, nothing stored
+        # Written even when empty (a preset: nothing to derive), so its presence always says "done".
         for key, path, content_type in outputs:
             await storage.put_file(key, path, content_type)
         out = work / "media.json"
         await anyio.to_thread.run_sync(out.write_text, json.dumps(manifest))
         # The manifest last: its presence says every output it lists is in place.
-        await storage.put_file(derived_key(file.id, "media.json"), out, "application/json")
+        await storage.put_file(derived_key(file.id, MANIFEST), out, "application/json")
 
 
 Output = tuple[str, Path, str]  # object key, local file, content type

@@ -185,6 +185,28 @@ class UploadParts(Struct, kw_only=True):
     missing: list[PartUrl]
 
 
+class Thumbnail(Struct, kw_only=True):
+    width: int
+    height: int
+    url: str
+
+
+class PackEntry(Struct, kw_only=True):
+    name: str
+    size: int
+
+
+class MediaOut(Struct, kw_only=True):
+    """What processing derived from a file: a cover's thumbnails, a demo's waveform and
+    streaming preview, a pack's contents. URLs are short-lived like downloads."""
+
+    duration: float | None = None
+    peaks: list[list[float]] = []  # [[min, max], …] in -1..1
+    preview_url: str | None = None  # a compact stream when the original is unfit to stream
+    thumbnails: list[Thumbnail] = []
+    contents: list[PackEntry] = []
+
+
 class DownloadOut(Struct, kw_only=True):
     url: str
     expires_in: int

@@ -12,7 +12,7 @@ import msgspec
 from msgspec import UNSET
 
 from app.accounts.tables import User
-from app.catalog import access
+from app.catalog import access, derived
 from app.catalog.render import render_markdown
 from app.catalog.schemas import (
     DownloadOut,
@@ -20,6 +20,9 @@ from app.catalog.schemas import (
     ListingCreate,
     ListingOut,
     ListingUpdate,
+    MediaOut,
+    PackEntry,
+    Thumbnail,
     VersionCreate,
 )
 from app.catalog.tables import Entitlement, Listing, ListingFile, ListingVersion
@@ -224,6 +227,36 @@ class CatalogService:
         return [(o, by_listing[o.id]) for o in outs]
 
     # --- downloads --------------------------------------------------------------------------
+
+    async def media(self, viewer: User | None, listing_id: uuid.UUID, file_id: uuid.UUID) -> MediaOut:
+        """What processing derived from a file, for the listing page; 404 until it is done."""
+        listing = await self.get_visible(listing_id, viewer)
+        row = await ListingFile.objects().where(ListingFile.id == file_id, ListingFile.listing == listing.id).first()
+        if row is None or row.status != "ready":
+            raise NotFound("No such file.")
+        if row.role == "file" and not access.is_manager(viewer, listing):
+            version = await ListingVersion.objects().where(ListingVersion.id == row.version).first()
+            if version is None or not version.published:
+                raise NotFound("No such file.")
+        manifest = await derived.read_manifest(self.storage, row.id)
+        if manifest is None or "refused" in manifest:
+            raise NotFound("Nothing derived from this file yet: it is still being processed.")
+        expires = timedelta(seconds=self.settings.download_url_seconds)
+        # Thumbnails and previews are part of the public page, like the cover and demo themselves.
+        thumbs = [
+            Thumbnail(
+                width=t["width"], height=t["height"], url=self.storage.presign_get(t["key"], "cover.webp", expires)
+            )
+            for t in manifest.get("thumbnails", [])
+        ]
+        preview = manifest.get("preview")
+        return MediaOut(
+            duration=manifest.get("duration"),
+            peaks=manifest.get("peaks", []),
+            preview_url=self.storage.presign_get(preview["key"], "preview.m4a", expires) if preview else None,
+            thumbnails=thumbs,
+            contents=[PackEntry(name=f["name"], size=f["size"]) for f in manifest.get("files", [])],
+        )
 
     async def download(self, viewer: User | None, listing_id: uuid.UUID, file_id: uuid.UUID) -> DownloadOut:
         listing = await self.get_visible(listing_id, viewer)

@@ -8,7 +8,7 @@ const KINDS = {
   preset: "Preset", preset_bank: "Preset bank", sample_pack: "Sample pack", project_template: "Project template",
   midi_pack: "MIDI pack", wavetable: "Wavetables", other: "Pack",
 };
-// Demos larger than this stream without a waveform (decoding them in the page would be slow).
+// Before the server's peaks exist, demos larger than this show no waveform (decoding is slow).
 const WAVEFORM_MAX_BYTES = 30 * 1024 * 1024;
 const id = new URLSearchParams(window.location.search).get("id");
 
@@ -16,22 +16,45 @@ async function link(fileId) {
   return api(`/api/v1/listings/${id}/files/${fileId}/download`);
 }
 
-async function drawWaveform(url, canvas) {
-  const data = await (await fetch(url)).arrayBuffer();
-  const audio = await new OfflineAudioContext(1, 1, 44100).decodeAudioData(data);
-  const samples = audio.getChannelData(0);
+/** What the server derived from a file (thumbnails, peaks, preview), or null while it is processing. */
+async function media(fileId) {
+  try {
+    return await api(`/api/v1/listings/${id}/files/${fileId}/media`);
+  } catch {
+    return null;
+  }
+}
+
+/** Draw [[min, max], …] peaks (-1..1) across the canvas. */
+function drawPeaks(peaks, canvas, source) {
   const ctx = canvas.getContext("2d");
   const { width, height } = canvas;
-  const step = Math.max(1, Math.floor(samples.length / width));
   ctx.clearRect(0, 0, width, height);
   ctx.fillStyle = "#5b5bd6";
   for (let x = 0; x < width; x++) {
-    let peak = 0;
-    for (let i = x * step; i < Math.min((x + 1) * step, samples.length); i++) peak = Math.max(peak, Math.abs(samples[i]));
-    const h = Math.max(1, peak * height);
-    ctx.fillRect(x, (height - h) / 2, 1, h);
+    const [low, high] = peaks[Math.floor((x * peaks.length) / width)] ?? [0, 0];
+    const top = ((1 - high) / 2) * height;
+    ctx.fillRect(x, top, 1, Math.max(1, ((high - low) / 2) * height));
   }
-  canvas.dataset.drawn = "true";
+  canvas.dataset.drawn = source;
+}
+
+/** Without server peaks yet (just uploaded): decode the demo in the page. */
+async function decodePeaks(url, points) {
+  const data = await (await fetch(url)).arrayBuffer();
+  const samples = (await new OfflineAudioContext(1, 1, 44100).decodeAudioData(data)).getChannelData(0);
+  const step = Math.max(1, Math.floor(samples.length / points));
+  const peaks = [];
+  for (let p = 0; p < points; p++) {
+    let low = 0;
+    let high = 0;
+    for (let i = p * step; i < Math.min((p + 1) * step, samples.length); i++) {
+      low = Math.min(low, samples[i]);
+      high = Math.max(high, samples[i]);
+    }
+    peaks.push([low, high]);
+  }
+  return peaks;
 }
 
 function fileRow(version, file) {
@@ -81,13 +104,23 @@ async function show(listing) {
 
   if (listing.cover_file) {
     const cover = document.getElementById("cover");
-    cover.src = (await link(listing.cover_file)).url;
+    const derived = await media(listing.cover_file);
+    const thumbs = derived?.thumbnails ?? [];
+    // WebP thumbnails sized for the screen when processing made them; the original otherwise.
+    if (thumbs.length) {
+      cover.srcset = thumbs.map((t) => `${t.url} ${t.width}w`).join(", ");
+      cover.sizes = "(max-width: 700px) 100vw, 640px";
+      cover.src = thumbs[0].url;
+    } else {
+      cover.src = (await link(listing.cover_file)).url;
+    }
     cover.alt = `Cover of ${listing.title}`;
     cover.hidden = false;
   }
   const demo = files.find(([, f]) => f.id === listing.demo_file)?.[1];
   if (demo) {
-    const url = (await link(demo.id)).url;
+    const derived = await media(demo.id);
+    const url = derived?.preview_url ?? (await link(demo.id)).url;
     const player = document.getElementById("player");
     player.src = url;
     document.getElementById("demo").hidden = false;
@@ -96,7 +129,12 @@ async function show(listing) {
       if (player.duration) player.currentTime = (event.offsetX / canvas.clientWidth) * player.duration;
       player.play();
     });
-    if (demo.size <= WAVEFORM_MAX_BYTES) drawWaveform(url, canvas).catch(() => (canvas.hidden = true));
+    if (derived?.peaks.length) drawPeaks(derived.peaks, canvas, "server");
+    else if (demo.size <= WAVEFORM_MAX_BYTES) {
+      decodePeaks(url, canvas.width)
+        .then((peaks) => drawPeaks(peaks, canvas, "page"))
+        .catch(() => (canvas.hidden = true));
+    }
   }
 }
 

@@ -18,7 +18,8 @@ import pytest
 from litestar import Litestar
 from PIL import Image
 
-from app.catalog.media_jobs import derived_key
+from app.catalog.cleanup import clean_orphans
+from app.catalog.derived import derived_key
 from app.catalog.processing import PROCESS_KIND
 from app.catalog.tables import ListingFile
 from app.core.settings import Settings
@@ -112,7 +113,7 @@ async def test_uploads_are_processed_in_the_background(
     assert sorted((f["name"], f["size"]) for f in pack["files"]) == [("Pack/Bass/Sub.fxp", 204), ("Pack/README.txt", 5)]
     assert await storage.read_head(derived_key(ids["pack"], "files/Pack/README.txt"), 100) == b"enjoy"
 
-    assert await storage.list_objects(f"derived/{ids['preset']}/") == []  # nothing to derive
+    assert await manifest(storage, ids["preset"]) == {}  # nothing to derive, and done
 
     refused = await manifest(storage, ids["evil"])
     assert refused["reason"] == "path_traversal"
@@ -127,3 +128,56 @@ async def test_uploads_are_processed_in_the_background(
     url = f"/api/v1/listings/{item['id']}/files/{{}}/download"
     assert (await client.get(url.format(ids["pack"]), headers=h)).status_code == 200
     assert (await client.get(url.format(ids["evil"]), headers=h)).status_code == 404
+
+
+async def test_the_listing_page_gets_what_processing_derived(
+    app: Litestar, client: httpx.AsyncClient, store_http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    _, h = await user(client, creator=True)
+    item = await listing(client, h)
+    cover_png = io.BytesIO()
+    Image.new("RGB", (1600, 900), (10, 120, 200)).save(cover_png, "PNG")
+    files = {
+        "cover": ("cover.png", "image/png", cover_png.getvalue()),
+        "demo": ("demo.wav", "audio/wav", sine_wav(tmp_path / "demo.wav", seconds=1.0).read_bytes()),
+        "file": ("pack.zip", "application/zip", zip_bytes({"Pack/Lead.fxp": b"CcnK" + bytes(100)})),
+    }
+    ids = {}
+    for role, (name, content_type, data) in files.items():
+        done = await upload(client, store_http, h, item["id"], data, role=role, name=name, content_type=content_type)
+        assert done.status_code == 200, done.text
+        ids[role] = done.json()["file"]["id"]
+    url = f"/api/v1/listings/{item['id']}/files/{{}}/media"
+
+    async def media(role: str) -> dict[str, Any]:
+        for _ in range(600):
+            r = await client.get(url.format(ids[role]), headers=h)
+            if r.status_code == 200:
+                body: dict[str, Any] = r.json()
+                return body
+            assert r.status_code == 404 and "still being processed" in r.json()["detail"], r.text
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{role} was never processed")
+
+    cover = await media("cover")
+    assert [(t["width"], t["height"]) for t in cover["thumbnails"]] == [(640, 360), (1280, 720)]
+    thumb = cover["thumbnails"][0]["url"]
+    fetched = await (store_http if thumb.startswith("http") else client).get(thumb)
+    assert fetched.status_code == 200 and magic.detect(fetched.content) == magic.WEBP
+    demo = await media("demo")
+    assert demo["duration"] == pytest.approx(1.0, abs=0.01) and len(demo["peaks"]) == 1000
+    assert all(-1 <= low <= high <= 1 for low, high in demo["peaks"])
+    preview = demo["preview_url"]
+    fetched = await (store_http if preview.startswith("http") else client).get(preview)
+    assert fetched.status_code == 200 and magic.detect(fetched.content[:64]) == magic.M4A
+    assert (await media("file"))["contents"] == [{"name": "Pack/Lead.fxp", "size": 104}]
+    # A draft's media is its creator's business only.
+    assert (await client.get(url.format(ids["demo"]))).status_code == 404
+
+    # Once the file is gone, what was derived from it goes with the next clean-up.
+    storage: ObjectStorage = app.state.storage
+    await ListingFile.delete().where(ListingFile.id == ids["demo"])
+    await asyncio.sleep(1.1)  # store times have whole seconds
+    await clean_orphans(storage, min_age_seconds=0)
+    assert await storage.list_objects(f"derived/{ids['demo']}/") == []
+    assert await storage.list_objects(f"derived/{ids['cover']}/") != []
