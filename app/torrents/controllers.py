@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from app.accounts.tables import User
@@ -77,6 +77,14 @@ class TorrentController(Controller):
 
     path = "/api/v1/torrents"
     dependencies = {"svc": Provide(provide_torrents, sync_to_thread=False)}
+
+    @get("/", opt=PUBLIC, cache=False)
+    async def of_listing(
+        self, svc: NamedDependency[TorrentService], listing: FromQuery[uuid.UUID]
+    ) -> list[TorrentView]:
+        """A listing's torrents (building ones with their progress), with live swarm figures."""
+        rows = await svc.for_listing(listing)
+        return [to_view(t, svc.magnet(t) if t.status == "ready" and not t.private else None) for t in rows]
 
     @get("/{torrent_id:uuid}", opt=PUBLIC, cache=False)
     async def show(self, svc: NamedDependency[TorrentService], torrent_id: FromPath[uuid.UUID]) -> TorrentView:

@@ -15,6 +15,10 @@ class TorrentView(msgspec.Struct):
     version_id: uuid.UUID
     name: str
     private: bool
+    # building (with progress 0..1), ready or failed (with the reason in error).
+    status: str
+    progress: float
+    error: str
     info_hash_v1: str
     info_hash_v2: str
     piece_size: int
@@ -35,6 +39,9 @@ def to_view(t: Torrent, magnet: str | None) -> TorrentView:
         version_id=t.version_id,
         name=t.name,
         private=t.private,
+        status=t.status,
+        progress=t.progress,
+        error=t.error,
         info_hash_v1=t.info_hash_v1 or "",
         info_hash_v2=t.info_hash_v2 or "",
         piece_size=t.piece_size,

@@ -91,6 +91,14 @@ class TorrentService:
         """Build the torrent of a published catalog version (run from a background job)."""
         return await self.publish(await pack_version(storage, version_id))
 
+    async def for_listing(self, listing_id: uuid.UUID) -> list[Torrent]:
+        """Every version's torrent of a listing, newest first, whatever its state."""
+        return (
+            await Torrent.objects()
+            .where(Torrent.listing_id == listing_id)
+            .order_by(Torrent.created_at, ascending=False)
+        )
+
     async def get(self, torrent_id: uuid.UUID) -> Torrent:
         row = await Torrent.objects().where(Torrent.id == torrent_id).first()
         if row is None or row.status != "ready":

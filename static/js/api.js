@@ -187,7 +187,7 @@ export function sessionRestoreError() {
  * Call the API. `body` is sent as JSON; `auth: false` skips the access token.
  * Resolves to the parsed JSON (or null for 204); throws ApiError otherwise.
  */
-export async function api(path, { method = "GET", body, auth = true } = {}) {
+export async function api(path, { method = "GET", body, auth = true, raw = false } = {}) {
   if (auth) {
     await restoreSession();
     if (access && Date.now() > access.expiresAt - EARLY_REFRESH_MS) await refresh();
@@ -201,6 +201,7 @@ export async function api(path, { method = "GET", body, auth = true } = {}) {
   let res = await call();
   if (res.status === 401 && auth && (await refresh())) res = await call();
   if (!res.ok) throw await toError(res);
+  if (raw) return res; // e.g. a file to save
   return res.status === 204 ? null : res.json();
 }
 

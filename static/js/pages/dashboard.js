@@ -2,7 +2,8 @@
 
 import { ApiError, api, describeError } from "../api.js";
 import { formatLinks, loadDressing, parseLinks, saveLinks, uploadImage } from "../catalog/storefront.js";
-import { formatPrice } from "../catalog/uploads.js";
+import { formatPrice, formatSize } from "../catalog/uploads.js";
+import { served } from "../torrents/pack.js";
 import { bindForm } from "../forms.js";
 import { mountLayout } from "../layout.js";
 
@@ -28,7 +29,20 @@ function card(listing) {
   const view = Object.assign(document.createElement("a"), { className: "button button-ghost", href: `/listing.html?id=${listing.id}`, textContent: "View" });
   actions.append(edit, view);
   li.append(title, status, price, actions);
+  showSavings(listing, li);
   return li;
+}
+
+/** Packs with torrents: bytes sent peer-to-peer beside bytes sent over HTTP by the web seed. */
+async function showSavings(listing, li) {
+  const torrents = await api(`/api/v1/torrents/?listing=${listing.id}`, { auth: false }).catch(() => []);
+  if (!torrents.some((t) => t.status === "ready")) return;
+  const { p2p, http } = served(torrents);
+  const line = document.createElement("p");
+  line.className = "muted small torrent-served";
+  // Peers that finished go on sharing with each other; that part never touches this server.
+  line.textContent = `Sent ${formatSize(p2p)} peer-to-peer and ${formatSize(http)} over HTTP; downloaders also share with each other at no cost to you.`;
+  li.append(line);
 }
 
 async function load() {

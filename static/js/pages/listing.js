@@ -3,6 +3,7 @@
 import { ApiError, api, describeError } from "../api.js";
 import { formatPrice, formatSize } from "../catalog/uploads.js";
 import { flash, mountLayout } from "../layout.js";
+import { showTorrents } from "../torrents/pack.js";
 
 const KINDS = {
   preset: "Preset", preset_bank: "Preset bank", sample_pack: "Sample pack", project_template: "Project template",
@@ -101,6 +102,7 @@ async function show(listing) {
   const files = listing.versions.flatMap((v) => v.files.map((f) => [v, f]));
   document.getElementById("files").replaceChildren(...files.filter(([, f]) => f.role === "file").map(([v, f]) => fileRow(v, f)));
   document.getElementById("listing").hidden = false;
+  showTorrents(listing.id, document.getElementById("torrents"), document.getElementById("torrent-list"));
 
   if (listing.cover_file) {
     const cover = document.getElementById("cover");
