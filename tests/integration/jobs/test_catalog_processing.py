@@ -55,6 +55,12 @@ def zip_bytes(entries: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+def wide_png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (1600, 900), (10, 120, 200)).save(buf, "PNG")
+    return buf.getvalue()
+
+
 async def manifest(storage: ObjectStorage, file_id: str) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(await storage.read_head(derived_key(file_id, "media.json"), 10_000_000))
     return result
@@ -65,14 +71,12 @@ async def test_uploads_are_processed_in_the_background(
 ) -> None:
     _, h = await user(client, creator=True)
     item = await listing(client, h)
-    cover_png = io.BytesIO()
-    Image.new("RGB", (1600, 900), (10, 120, 200)).save(cover_png, "PNG")
     demo_wav = sine_wav(tmp_path / "demo.wav", seconds=2.0).read_bytes()
     good = zip_bytes({"Pack/Bass/Sub.fxp": b"CcnK" + bytes(200), "Pack/README.txt": b"enjoy", "__MACOSX/._x": b""})
     evil = zip_bytes({"ok.txt": b"x", "../../escape.txt": b"pwned"})
 
     uploads = {
-        "cover": {"data": cover_png.getvalue(), "role": "cover", "content_type": "image/png", "name": "cover.png"},
+        "cover": {"data": wide_png(), "role": "cover", "content_type": "image/png", "name": "cover.png"},
         "demo": {"data": demo_wav, "role": "demo", "content_type": "audio/wav", "name": "demo.wav"},
         "pack": {"data": good, "role": "file", "content_type": "application/zip", "name": "pack.zip"},
         "preset": {
@@ -135,10 +139,8 @@ async def test_the_listing_page_gets_what_processing_derived(
 ) -> None:
     _, h = await user(client, creator=True)
     item = await listing(client, h)
-    cover_png = io.BytesIO()
-    Image.new("RGB", (1600, 900), (10, 120, 200)).save(cover_png, "PNG")
     files = {
-        "cover": ("cover.png", "image/png", cover_png.getvalue()),
+        "cover": ("cover.png", "image/png", wide_png()),
         "demo": ("demo.wav", "audio/wav", sine_wav(tmp_path / "demo.wav", seconds=1.0).read_bytes()),
         "file": ("pack.zip", "application/zip", zip_bytes({"Pack/Lead.fxp": b"CcnK" + bytes(100)})),
     }

@@ -39,17 +39,23 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("ECHOEL_")}
 
 
-async def test_a_job_held_by_a_killed_worker_runs_again_after_its_lease(db_url: str, tmp_path: Path) -> None:
-    job_id = await jobs.enqueue("test.slow", {"take": 1})
-    child = await asyncio.create_subprocess_exec(
+async def child_worker(db_url: str, folder: Path, *args: str) -> asyncio.subprocess.Process:
+    """``tests.integration.jobs.child_worker`` in its own process (see there for ``args``)."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "tests.integration.jobs.child_worker",
         db_url,
-        str(tmp_path),
+        str(folder),
+        *args,
         cwd=REPO_ROOT,
         env=clean_env(),
     )
+
+
+async def test_a_job_held_by_a_killed_worker_runs_again_after_its_lease(db_url: str, tmp_path: Path) -> None:
+    job_id = await jobs.enqueue("test.slow", {"take": 1})
+    child = await child_worker(db_url, tmp_path)
     try:
         started = tmp_path / f"started-{job_id}"
         for _ in range(300):
@@ -93,17 +99,7 @@ async def test_postgres_wakes_an_idle_worker_in_another_process_at_commit(db_url
         pytest.skip("SQLite has no cross-process notification; its workers poll")
     first = await jobs.enqueue("test.slow", {"take": 1})
     # Polling once a minute: only the NOTIFY sent at commit can make the second job start soon.
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.integration.jobs.child_worker",
-        db_url,
-        str(tmp_path),
-        "60",
-        "2",
-        cwd=REPO_ROOT,
-        env=clean_env(),
-    )
+    child = await child_worker(db_url, tmp_path, "60", "2")
     try:
 
         async def started(job_id: int) -> bool:
