@@ -81,9 +81,8 @@ class StorefrontService:
             await self.storage.delete(key)
             raise InvalidInput(str(exc), field="key") from None
         row = await self._row(user.id)
-        column = StorefrontDressing.avatar_key if slot == "avatar" else StorefrontDressing.banner_key
-        old = getattr(row, column._meta.name)
-        setattr(row, column._meta.name, key)
+        old = getattr(row, f"{slot}_key")
+        setattr(row, f"{slot}_key", key)
         row.updated_at = now()
         await row.save()
         if old and old != key:
