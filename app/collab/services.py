@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine
 
 from app.accounts.auth import derive_key
 from app.accounts.tables import User
 from app.collab import tickets, turn
 from app.collab.schemas import IceConfig, Invite, InviteCreate, Member, Session, SessionCreate, Ticket
 from app.collab.tables import CollabSession, SessionInvite, SessionMember
-from app.core.db import now
+from app.core.db import now, write_transaction
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.security import new_token, token_digest
 from app.core.settings import Settings
@@ -26,18 +25,6 @@ BAD_INVITE = "This invite is not valid: it may have expired or been revoked."
 
 # Called with (session id, user id) when someone is removed, so their sockets are closed.
 KickHook = Callable[[uuid.UUID, uuid.UUID], Awaitable[None]]
-
-
-def _write_transaction() -> Any:
-    """A transaction that takes the write lock up front on SQLite (BEGIN IMMEDIATE).
-
-    A deferred SQLite transaction whose lock upgrade meets another writer fails at once with
-    "database is locked" instead of waiting; an immediate one waits its turn.
-    """
-    engine = CollabSession._meta.db
-    if isinstance(engine, SQLiteEngine):
-        return engine.transaction(transaction_type=TransactionType.immediate)
-    return engine.transaction()
 
 
 async def _lock_room(room_id: uuid.UUID) -> None:
@@ -130,7 +117,7 @@ class SessionService:
             expires_at=t + data.expires_in_minutes * 60,
             created_at=t,
         )
-        async with _write_transaction():
+        async with write_transaction(CollabSession._meta.db):
             await room.save()
             await SessionMember.insert(
                 SessionMember(
@@ -205,7 +192,7 @@ class SessionService:
         room = await CollabSession.objects().where(CollabSession.id == invite.session).first()
         if room is None or room.expires_at <= t:
             raise Forbidden(BAD_INVITE)
-        async with _write_transaction():
+        async with write_transaction(CollabSession._meta.db):
             await _lock_room(room.id)
             # Read again under the lock: the host may have locked the room a moment ago.
             fresh = await CollabSession.objects().where(CollabSession.id == room.id).first()

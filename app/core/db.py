@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from piccolo.conf.apps import AppRegistry
-from piccolo.engine import Engine, PostgresEngine
+from piccolo.engine import Engine, PostgresEngine, SQLiteEngine
+from piccolo.engine.sqlite import TransactionType
 from piccolo.querystring import QueryString
 
 from app.core.sqlite_pool import PooledSQLiteEngine
@@ -72,6 +73,19 @@ async def connected(engine: Engine[Any]) -> AsyncIterator[Engine[Any]]:
         yield engine
     finally:
         await stop(engine)
+
+
+def write_transaction(engine: Engine[Any]) -> Any:
+    """A transaction that will write: on SQLite it takes the write lock at BEGIN (IMMEDIATE).
+
+    A deferred SQLite transaction whose lock upgrade meets another writer fails at once with
+    "database is locked"; an immediate one waits its turn (the engine's busy timeout), and with
+    WAL and ``synchronous = NORMAL`` a commit is short, so a burst drains in order. Nested use
+    joins the open transaction.
+    """
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
 
 
 async def start(engine: Engine[Any]) -> None:

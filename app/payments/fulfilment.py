@@ -13,15 +13,10 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from piccolo.engine import PostgresEngine
-from piccolo.engine.sqlite import TransactionType
-
 from app.catalog.tables import Entitlement
-from app.core.db import now
+from app.core.db import now, write_transaction
 from app.jobs import enqueue
 from app.payments.money import commission
 from app.payments.tables import LedgerEntry, LicenseKey, LicenseSetting, Order, OrderGrant, OrderItem
@@ -29,21 +24,9 @@ from app.payments.tables import LedgerEntry, LicenseKey, LicenseSetting, Order, 
 PAID_STATES = ("paid", "disputed")
 
 
-@asynccontextmanager
-async def atomic() -> AsyncIterator[None]:
-    """One transaction; on SQLite it holds the write lock from its first statement.
-
-    Writers wait for one another at BEGIN IMMEDIATE (the engine's busy timeout); with WAL and
-    ``synchronous = NORMAL`` (app.core.sqlite_pool) a commit is short enough that a burst drains
-    in order. Nested calls join the open transaction.
-    """
-    engine: Any = Order._meta.db
-    if isinstance(engine, PostgresEngine):
-        async with engine.transaction():
-            yield
-    else:
-        async with engine.transaction(transaction_type=TransactionType.immediate):
-            yield
+def atomic() -> Any:
+    """The payments write transaction (``core.db.write_transaction`` on the bound engine)."""
+    return write_transaction(Order._meta.db)
 
 
 def license_key() -> str:

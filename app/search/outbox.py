@@ -14,10 +14,10 @@ import time
 import uuid
 from typing import Any
 
-from piccolo.engine import PostgresEngine, SQLiteEngine
-from piccolo.engine.sqlite import TransactionType
+from piccolo.engine import PostgresEngine
 
 from app import jobs
+from app.core.db import write_transaction
 from app.search import documents
 from app.search.protocol import SearchBackend
 from app.search.tables import SearchOutbox
@@ -43,12 +43,8 @@ async def drain(backend: SearchBackend, batch: int = 200) -> int:
 
 async def _drain_batch(backend: SearchBackend, batch: int) -> int:
     engine: Any = SearchOutbox._meta.db
-    if isinstance(engine, SQLiteEngine):
-        # IMMEDIATE takes the write lock up front: drains queue behind each other.
-        transaction = engine.transaction(transaction_type=TransactionType.immediate)
-    else:
-        transaction = engine.transaction()
-    async with transaction:
+    # On SQLite the write lock comes first, so drains queue behind each other.
+    async with write_transaction(engine):
         if isinstance(engine, PostgresEngine):
             await SearchOutbox.raw("SELECT pg_advisory_xact_lock({})", _LOCK_ID)
         rows = await SearchOutbox.select(SearchOutbox.id, SearchOutbox.listing).order_by(SearchOutbox.id).limit(batch)
