@@ -74,3 +74,26 @@ def signature_header(secret: str, body: bytes, timestamp: int | None = None) -> 
     """A ``t=…,v1=…`` signature header for ``body`` (now, unless ``timestamp`` is given)."""
     t = int(time.time()) if timestamp is None else timestamp
     return f"t={t},v1={timestamped_mac(secret, body, t)}"
+
+
+def signature_problem(secret: str, header: str, body: bytes, tolerance: int) -> str | None:
+    """Why ``header`` does not sign ``body`` (None when it does).
+
+    Any of several ``v1`` values may match (Stripe sends one per secret while rolling them), and
+    the timestamp must be within ``tolerance`` seconds either way: a far-future time is as suspect
+    as an old one (the Stripe library checks only the past).
+    """
+    parts: dict[str, list[str]] = {}
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        parts.setdefault(key, []).append(value)
+    try:
+        t = int(parts["t"][0])
+    except (KeyError, ValueError):
+        return "The signature header has no valid timestamp."
+    if abs(time.time() - t) > tolerance:
+        return "The timestamp is outside the tolerance window."
+    expected = timestamped_mac(secret, body, t)
+    if not any(hmac.compare_digest(expected, v) for v in parts.get("v1", [])):
+        return "The signature does not match."
+    return None

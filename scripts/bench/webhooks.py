@@ -38,7 +38,7 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 from _load import Server, fmt, free_port, median, percentile, print_table  # noqa: E402
 
-from app.payments.webhooks import sign  # noqa: E402
+from app.core.security import signature_header  # noqa: E402
 from tests.services.stripe_mock import TEST_API_KEY, StripeMock  # noqa: E402
 
 SECRET = "whsec_bench_" + "b" * 24
@@ -126,7 +126,9 @@ def events(orders: list[str], sessions: dict[str, str]) -> list[bytes]:
 
 
 async def deliver(client: httpx.AsyncClient, body: bytes) -> None:
-    r = await client.post("/api/v1/stripe/webhook", content=body, headers={"Stripe-Signature": sign(body, SECRET)})
+    r = await client.post(
+        "/api/v1/stripe/webhook", content=body, headers={"Stripe-Signature": signature_header(SECRET, body)}
+    )
     if r.status_code != 200:
         raise RuntimeError(f"webhook answered {r.status_code}: {r.text}")
 
