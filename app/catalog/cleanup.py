@@ -8,6 +8,7 @@ nor one whose upload is being verified at that moment.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -67,19 +68,26 @@ async def clean_orphans(storage: ObjectStorage, min_age_seconds: int) -> Cleanup
                 await storage.delete(obj.key)
                 report.objects_deleted += 1
     # What processing derived from files that are gone (a deleted version, a refused upload).
+    # A pack expands into up to 10,000 objects of one file: ask about each file once.
+    alive: dict[uuid.UUID | None, bool] = {None: False}
     for obj in await storage.list_objects(DERIVED_PREFIX):
+        if not _older(obj.last_modified, cutoff):
+            continue
         file_id = file_id_of(obj.key)
-        alive = file_id is not None and await ListingFile.exists().where(ListingFile.id == file_id)
-        if _older(obj.last_modified, cutoff) and not alive:
+        if file_id not in alive:
+            alive[file_id] = await ListingFile.exists().where(ListingFile.id == file_id)
+        if not alive[file_id]:
             await storage.delete(obj.key)
             report.objects_deleted += 1
 
     # Storefront images replaced or abandoned between upload and completion.
     for obj in await storage.list_objects(STOREFRONT_PREFIX):
+        if not _older(obj.last_modified, cutoff):
+            continue
         used = await StorefrontDressing.exists().where(
             (StorefrontDressing.avatar_key == obj.key) | (StorefrontDressing.banner_key == obj.key)
         )
-        if _older(obj.last_modified, cutoff) and not used:
+        if not used:
             await storage.delete(obj.key)
             report.objects_deleted += 1
     log.info("orphan clean-up: %s", report)

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from app.accounts.auth import AccessToken, requires_role, retrieve_user
+from app.accounts.auth import requires_role, user_for_token
 from app.accounts.tables import User
 from app.catalog.schemas import (
     DownloadOut,
@@ -65,19 +65,7 @@ async def optional_user(request: Request[Any, Any, Any]) -> User | None:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         return None
-    auth = request.app.state.accounts.jwt
-    try:
-        token = AccessToken.decode(
-            header[7:].strip(),
-            secret=auth.token_secret,
-            algorithm=auth.algorithm,
-            audience=auth.accepted_audiences,
-            issuer=auth.accepted_issuers,
-            require_claims=auth.require_claims,
-        )
-    except Exception:  # PyJWT errors arrive wrapped in Litestar's NotAuthorizedException
-        return None
-    return await retrieve_user(token, request)
+    return await user_for_token(request.app.state.accounts.jwt, header[7:].strip(), request)
 
 
 DEPS = {

@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from app.storage import ObjectStorage
+from app.storage import ObjectStorage, StorageError
 
 DERIVED_PREFIX = "derived/"
 MANIFEST = "media.json"
@@ -28,9 +28,11 @@ def file_id_of(key: str) -> uuid.UUID | None:
 
 async def read_manifest(storage: ObjectStorage, file_id: uuid.UUID) -> dict[str, Any] | None:
     """The file's manifest, or None while it is still being processed."""
-    key = derived_key(file_id, MANIFEST)
-    info = await storage.stat(key)
-    if info is None:
-        return None
-    manifest: dict[str, Any] = json.loads(await storage.read_head(key, min(info.size, MANIFEST_MAX_BYTES)))
+    try:
+        raw = await storage.read_head(derived_key(file_id, MANIFEST), MANIFEST_MAX_BYTES)
+    except StorageError as exc:
+        if str(exc).startswith("NoSuchKey"):  # both stores say so for a missing object
+            return None
+        raise
+    manifest: dict[str, Any] = json.loads(raw)
     return manifest

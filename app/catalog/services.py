@@ -228,9 +228,9 @@ class CatalogService:
 
     # --- downloads --------------------------------------------------------------------------
 
-    async def media(self, viewer: User | None, listing_id: uuid.UUID, file_id: uuid.UUID) -> MediaOut:
-        """What processing derived from a file, for the listing page; 404 until it is done."""
-        listing = await self.get_visible(listing_id, viewer)
+    async def _shown_file(self, viewer: User | None, listing: Listing, file_id: uuid.UUID) -> ListingFile:
+        """A ready file of ``listing`` that ``viewer`` may see: files of unpublished versions only
+        for the listing's managers (covers and demos are part of the page whatever the version)."""
         row = await ListingFile.objects().where(ListingFile.id == file_id, ListingFile.listing == listing.id).first()
         if row is None or row.status != "ready":
             raise NotFound("No such file.")
@@ -238,6 +238,12 @@ class CatalogService:
             version = await ListingVersion.objects().where(ListingVersion.id == row.version).first()
             if version is None or not version.published:
                 raise NotFound("No such file.")
+        return row
+
+    async def media(self, viewer: User | None, listing_id: uuid.UUID, file_id: uuid.UUID) -> MediaOut:
+        """What processing derived from a file, for the listing page; 404 until it is done."""
+        listing = await self.get_visible(listing_id, viewer)
+        row = await self._shown_file(viewer, listing, file_id)
         manifest = await derived.read_manifest(self.storage, row.id)
         if manifest is None or "refused" in manifest:
             raise NotFound("Nothing derived from this file yet: it is still being processed.")
@@ -260,13 +266,7 @@ class CatalogService:
 
     async def download(self, viewer: User | None, listing_id: uuid.UUID, file_id: uuid.UUID) -> DownloadOut:
         listing = await self.get_visible(listing_id, viewer)
-        row = await ListingFile.objects().where(ListingFile.id == file_id, ListingFile.listing == listing.id).first()
-        if row is None or row.status != "ready":
-            raise NotFound("No such file.")
-        version = await ListingVersion.objects().where(ListingVersion.id == row.version).first()
-        manager = access.is_manager(viewer, listing)
-        if not manager and (version is None or not version.published) and row.role == "file":
-            raise NotFound("No such file.")
+        row = await self._shown_file(viewer, listing, file_id)
         allowed, why = await access.can_download(viewer, listing, row.role)
         if not allowed:
             raise Unauthorized(why) if viewer is None and listing.price_kind == "free" else Forbidden(why)
