@@ -168,7 +168,6 @@ class UploadOut(Struct, kw_only=True):
     part_size: int | None = None
     parts: list[PartUrl] = []
     file: FileOut | None = None
-    reason: str = ""
 
 
 class StoredPart(Struct, kw_only=True):
@@ -227,7 +226,6 @@ class LibraryItem(Struct, kw_only=True):
     source: str
 
 
-ImageSlot = Literal["avatar", "banner"]
 LinkLabel = Annotated[str, Meta(min_length=1, max_length=40)]
 # Web links only: a javascript: or data: URL on a public page would be an attack on its visitors.
 LinkUrl = Annotated[str, Meta(max_length=300, pattern=r"^https?://[^\s/$.?#][^\s]*$")]

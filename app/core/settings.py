@@ -28,7 +28,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "turn_ttl_seconds": (60, 3600),
     "hash_threads": (1, 64),
     "workers": (1, 64),
-    "upload_part_bytes": (5 * 1024 * 1024, 64 * 1024 * 1024),
+    "upload_part_bytes": (5 * 1024 * 1024, 64 * 1024 * 1024),  # S3's smallest part; ≤ 64 MiB for Cloudflare
     "upload_single_max_bytes": (1, 5 * 1024**3),
     "download_url_seconds": (1, 300),
     "upload_url_seconds": (60, 7 * 86400),

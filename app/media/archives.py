@@ -205,7 +205,6 @@ def expand_zip(source: Path | BinaryIO, target: Path, limits: Limits | None = No
             path.parent.mkdir(parents=True, exist_ok=True)
             # O_EXCL | O_NOFOLLOW: never write through a link or over a file already there.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-            size = 0
             with os.fdopen(fd, "wb") as handle:
                 size = _copy(chunks, handle)
             out.append(ExpandedFile(entry.name, size, path))

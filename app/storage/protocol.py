@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Protocol
 
 # S3 allows 10 000 parts; every part but the last must be at least 5 MiB.
-MIN_PART_BYTES = 5 * 1024 * 1024
 MAX_PARTS = 10_000
 
 

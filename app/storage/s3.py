@@ -37,8 +37,8 @@ CHUNK = 1024 * 1024
 class S3Storage:
     """One bucket; ``client`` talks to the store, ``signer`` signs URLs for the public endpoint."""
 
-    def __init__(self, client: Minio, presigner: Presigner, bucket: str, region: str, public_prefix: str = "") -> None:
-        self.client, self.presigner, self.bucket, self.region = client, presigner, bucket, region
+    def __init__(self, client: Minio, presigner: Presigner, bucket: str, public_prefix: str = "") -> None:
+        self.client, self.presigner, self.bucket = client, presigner, bucket
         # Browsers reach the store through nginx at e.g. https://site/s3/: the signature covers
         # /bucket/key (nginx strips the prefix before MinIO checks it), so the prefix is added after signing.
         self.public_prefix = public_prefix.rstrip("/")
@@ -58,7 +58,7 @@ class S3Storage:
             parts = urlsplit(settings.s3_public_url)
             base, prefix = f"{parts.scheme}://{parts.netloc}", parts.path
         presigner = Presigner(base, settings.s3_access_key, settings.s3_secret_key, settings.s3_region)
-        return cls(client, presigner, settings.s3_bucket, settings.s3_region, prefix)
+        return cls(client, presigner, settings.s3_bucket, prefix)
 
     async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         def call() -> Any:

@@ -61,9 +61,9 @@ def test_a_truncated_image_is_refused(tmp_path: Path) -> None:
     src.write_bytes(data[: len(data) // 2])
     with pytest.raises(ImageRefused, match=r"damaged|not an image"):
         verify_image(src)
-    assert not (tmp_path / "thumbs").exists()
     with pytest.raises(ImageRefused):
         make_thumbnails(src, tmp_path / "thumbs")
+    assert not (tmp_path / "thumbs").exists()  # refused before any output
 
 
 def test_not_an_image_is_refused(tmp_path: Path) -> None:
