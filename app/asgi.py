@@ -35,9 +35,9 @@ from app.core.settings import Settings, get_settings
 from app.jobs import InProcessWorker
 from app.jobs import configure as configure_jobs
 from app.ops.controllers import HealthController, MetaController, MetricsController
-from app.ops.jobs import startup_hook as schedule_backups
 from app.ops.metrics import PROMETHEUS
 from app.payments import setup as payments
+from app.schedules import schedule_periodic
 from app.search import setup as search
 from app.storage import make_storage
 from app.storage.controllers import LocalStorageController
@@ -59,6 +59,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         db.bind_tables(engine)
         await db.start(engine)
         await storage.ensure_ready()
+
+    async def scheduled() -> None:
+        await schedule_periodic(settings)
 
     async def close_database() -> None:
         await db.stop(engine)
@@ -106,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(path="/", directories=[STATIC_DIR], html_mode=True, opt={"public": True}),
         ],
         # The job worker starts after the database opens and stops before it closes.
-        on_startup=[open_database, schedule_backups(settings), job_worker.start],
+        on_startup=[open_database, scheduled, job_worker.start],
         on_shutdown=[job_worker.stop, close_database],
         on_app_init=[jwt_auth.on_app_init],
         # Request count and latency per route, for /metrics.

@@ -8,14 +8,8 @@
 
 from __future__ import annotations
 
-import logging
-import time
-from datetime import UTC, datetime
-
 from app.catalog.tables import ListingFile
-from app.jobs import JobContext, enqueue, register
-
-log = logging.getLogger("echoel.catalog")
+from app.jobs import JobContext, enqueue, register, schedule_every
 
 PROCESS_KIND = "catalog.process_file"
 CLEANUP_KIND = "catalog.cleanup_orphans"
@@ -28,17 +22,9 @@ async def schedule_processing(file: ListingFile) -> None:
     await enqueue(PROCESS_KIND, {"file_id": str(file.id)}, dedupe_key=f"process:{file.id}")
 
 
-_scheduled_slot = 0
-
-
-async def schedule_cleanup() -> None:
-    """Queue the clean-up for the next 6-hour slot (deduplicated by slot, however many callers)."""
-    global _scheduled_slot  # noqa: PLW0603 - a per-process memo, so presigning stays one insert lighter
-    slot = (int(time.time()) // CLEANUP_EVERY_SECONDS + 1) * CLEANUP_EVERY_SECONDS
-    if slot == _scheduled_slot:
-        return
-    await enqueue(CLEANUP_KIND, {}, run_at=datetime.fromtimestamp(slot, UTC), dedupe_key=f"{CLEANUP_KIND}:{slot}")
-    _scheduled_slot = slot
+async def schedule_cleanup(after_slot: int = 0) -> None:
+    """Queue the clean-up for the next 6-hour slot (at start-up, and by each run for the next)."""
+    await schedule_every(CLEANUP_KIND, CLEANUP_EVERY_SECONDS, after_slot=after_slot)
 
 
 @register(CLEANUP_KIND, max_attempts=3)
@@ -47,4 +33,4 @@ async def cleanup_orphans(job: JobContext) -> None:
     from app.catalog.cleanup import clean_orphans
 
     await clean_orphans(job.state.storage, job.state.settings.orphan_min_age_seconds)
-    await schedule_cleanup()
+    await schedule_cleanup(after_slot=int(job.payload.get("slot", 0)))

@@ -16,7 +16,7 @@ from datetime import timedelta
 from piccolo.query.functions.aggregate import Sum
 
 from app.accounts.tables import User
-from app.catalog.processing import schedule_cleanup, schedule_processing
+from app.catalog.processing import schedule_processing
 from app.catalog.schemas import FileOut, PartUrl, PostUpload, StoredPart, UploadCreate, UploadOut, UploadParts
 from app.catalog.services import CatalogService
 from app.catalog.tables import Listing, ListingFile, ListingVersion, Upload
@@ -113,8 +113,6 @@ class UploadService:
             out.upload_id, out.part_size = row.upload_id, part_size
             out.parts = self._part_urls(row, range(1, count + 1))
         await row.save()
-        # Every presign may leave an orphan behind: make sure a clean-up is queued.
-        await schedule_cleanup()
         return out
 
     def _part_urls(self, row: Upload, numbers: range | list[int]) -> list[PartUrl]:

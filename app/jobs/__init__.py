@@ -23,7 +23,8 @@ Use::
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from app.core.settings import Settings
@@ -41,6 +42,7 @@ __all__ = [
     "configure",
     "enqueue",
     "register",
+    "schedule_every",
     "stats",
 ]
 
@@ -48,9 +50,14 @@ _default_max_attempts = 5
 
 
 def configure(settings: Settings) -> None:
-    """Apply the settings every enqueue uses (called once by the app factory)."""
+    """Apply the settings every enqueue uses (called once by the app factory).
+
+    Loads every handler module too: a web process that runs no worker still enqueues, and each
+    kind's own retry limit is known only once its module has registered it.
+    """
     global _default_max_attempts  # noqa: PLW0603 - one process-wide default, set at start-up
     _default_max_attempts = settings.jobs_max_attempts
+    load_handler_modules()
 
 
 async def enqueue(
@@ -75,6 +82,22 @@ async def enqueue(
     return job_id
 
 
+async def schedule_every(kind: str, seconds: float, payload: dict[str, Any] | None = None, after_slot: int = 0) -> int:
+    """Queue ``kind`` at the start of the next wall-clock slot of ``seconds``; its job id.
+
+    Slot n starts at n * seconds since the epoch and the dedupe key names it, so however many
+    processes ask, each slot runs once. A periodic handler ends by calling this again with
+    ``after_slot=job.payload["slot"]``; start-up calls it too, so a broken chain mends itself.
+    """
+    slot = max(int(time.time() // seconds), after_slot) + 1
+    return await enqueue(
+        kind,
+        {**(payload or {}), "slot": slot},
+        run_at=datetime.fromtimestamp(slot * seconds, UTC),
+        dedupe_key=f"{kind}:{seconds:g}:{slot}",
+    )
+
+
 class InProcessWorker:
     """The app's start-up/shut-down hooks for a worker inside the web process (when enabled)."""
 
@@ -86,7 +109,6 @@ class InProcessWorker:
     async def start(self) -> None:
         if not self.settings.jobs_in_process:
             return
-        load_handler_modules()
         self.worker = Worker.from_settings(self.settings, state=self.state)
         self.worker.start()
 

@@ -13,6 +13,7 @@ from typing import Any
 # (a domain not built yet).
 HANDLER_MODULES = [
     "app.jobs.housekeeping",
+    "app.accounts.jobs",
     "app.ops.jobs",
     "app.ops.webhooks",
     "app.catalog.processing",
@@ -73,14 +74,9 @@ register = registry.register
 
 
 def load_handler_modules() -> None:
+    """Import every module that registers handlers (a misspelt one fails loudly)."""
     for name in HANDLER_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # Skip only a missing module (or package); a module that exists but fails to import
-            # something it needs is a real error.
-            if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
-                raise
+        importlib.import_module(name)
 
 
 def backoff_seconds(attempt: int, base: float, cap: float) -> float:

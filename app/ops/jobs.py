@@ -7,14 +7,11 @@ the dedupe key names the slot, so however many app processes start, each slot ru
 from __future__ import annotations
 
 import logging
-import time
-from datetime import UTC, datetime
-from typing import Any
 
 import anyio
 
 from app.core.settings import Settings
-from app.jobs import JobContext, enqueue, register
+from app.jobs import JobContext, register, schedule_every
 from app.ops.backup import backup_root, create_backup, prune
 
 BACKUP_KIND = "ops.backup"
@@ -25,10 +22,7 @@ async def schedule_next_backup(settings: Settings, after_slot: int = 0) -> int |
     """Queue the backup of the next slot (no-op when scheduled backups are off); its job id."""
     if settings.backup_interval_hours <= 0:
         return None
-    interval = settings.backup_interval_hours * 3600
-    slot = max(int(time.time() // interval), after_slot) + 1
-    run_at = datetime.fromtimestamp(slot * interval, UTC)
-    return await enqueue(BACKUP_KIND, {"slot": slot}, run_at=run_at, dedupe_key=f"ops.backup:{interval:g}:{slot}")
+    return await schedule_every(BACKUP_KIND, settings.backup_interval_hours * 3600, after_slot=after_slot)
 
 
 @register(BACKUP_KIND, max_attempts=3, backoff_seconds=300.0)
@@ -41,12 +35,3 @@ async def run_backup(job: JobContext) -> None:
     removed = await anyio.to_thread.run_sync(prune, root, settings.backup_keep)
     log.info("backup written to %s (%d old removed)", folder, len(removed))
     await schedule_next_backup(settings, after_slot=int(job.payload.get("slot", 0)))
-
-
-def startup_hook(settings: Settings) -> Any:
-    """An app start-up hook that makes sure the next scheduled backup is queued."""
-
-    async def hook() -> None:
-        await schedule_next_backup(settings)
-
-    return hook
