@@ -51,12 +51,13 @@ async def s3_backend(minio_server: MinioServer, tmp_path: Path) -> AsyncIterator
 
 @pytest.fixture
 async def local_backend(tmp_path: Path) -> AsyncIterator[Backend]:
-    """The local-disk store with the app that serves its signed URLs (no database needed)."""
+    """The local-disk store with the app that serves its signed URLs (on a migrated database,
+    as the app always runs)."""
     from app.asgi import create_app
+    from tests.conftest import new_database
 
-    settings = test_settings(
-        f"sqlite:///{tmp_path / 'unused.db'}", tmp_path / "var", ECHOEL_UPLOAD_PART_BYTES=str(5 * 2**20)
-    )
+    url = new_database("sqlite", None, tmp_path)
+    settings = test_settings(url, tmp_path / "var", ECHOEL_UPLOAD_PART_BYTES=str(5 * 2**20))
     app = create_app(settings)
     for hook in app.on_startup:
         await hook()  # type: ignore[call-arg]
