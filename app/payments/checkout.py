@@ -16,6 +16,7 @@ from typing import Any
 from asyncpg.exceptions import UniqueViolationError  # type: ignore[import-untyped]
 
 from app.accounts.tables import User
+from app.catalog import access
 from app.catalog.tables import Listing
 from app.core.db import now
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -26,7 +27,8 @@ from app.payments.schemas import CheckoutCreate, CheckoutOut
 from app.payments.stripe import PaymentGateway, require
 from app.payments.tables import Order, OrderItem
 
-FOR_SALE = {"published", "unlisted"}
+# What anyone may see, anyone may buy: the catalog's one rule, not a copy of it.
+FOR_SALE = access.VISIBLE_TO_ALL
 # What a duplicate key raises on each database.
 UNIQUE_VIOLATIONS = (sqlite3.IntegrityError, UniqueViolationError)
 

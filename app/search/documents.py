@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import html
-import json
 import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 from app.catalog.tables import Listing
+from app.catalog.views import json_list
 from app.search.protocol import SearchDoc
 
 # Only these are searchable; unlisted listings are reachable by link but never found.
@@ -18,8 +18,7 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 def _list(value: Any) -> list[str]:
-    items = json.loads(value) if isinstance(value, str) else value
-    return [str(v) for v in items or []]
+    return [str(v) for v in json_list(value)]
 
 
 def _plain(description_html: str) -> str:
@@ -89,20 +88,17 @@ async def load(listing_ids: list[uuid.UUID]) -> dict[str, SearchDoc | None]:
 
 
 async def published(batch: int = 500) -> AsyncIterator[list[SearchDoc]]:
-    """Every searchable listing, in batches (for reindexing)."""
-    offset = 0
+    """Every searchable listing, in batches (for reindexing).
+
+    Keyset pages (after the last id seen), not OFFSET: each batch reads only its own rows.
+    """
+    query = Listing.status == SEARCHABLE_STATUS
     while True:
-        rows = (
-            await Listing.select(*_COLUMNS)
-            .where(Listing.status == SEARCHABLE_STATUS)
-            .order_by(Listing.id)
-            .limit(batch)
-            .offset(offset)
-        )
+        rows = await Listing.select(*_COLUMNS).where(query).order_by(Listing.id).limit(batch)
         if not rows:
             return
         yield [to_doc(r) for r in rows]
-        offset += batch
+        query = (Listing.status == SEARCHABLE_STATUS) & (Listing.id > rows[-1]["id"])
 
 
 async def count_published() -> int:

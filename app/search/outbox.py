@@ -18,6 +18,7 @@ from piccolo.engine import PostgresEngine
 
 from app import jobs
 from app.core.db import write_transaction
+from app.jobs.queue import now_ms
 from app.search import documents
 from app.search.protocol import SearchBackend
 from app.search.tables import SearchOutbox
@@ -28,7 +29,7 @@ _LOCK_ID = 7_114_251  # pg advisory lock key for the drain
 
 async def note(listing_id: uuid.UUID) -> None:
     """Record that ``listing_id`` changed (call inside the change's transaction)."""
-    await SearchOutbox.insert(SearchOutbox(listing=listing_id, created_at_ms=int(time.time() * 1000)))
+    await SearchOutbox.insert(SearchOutbox(listing=listing_id, created_at_ms=now_ms()))
     await jobs.enqueue(SYNC_JOB, {})
 
 

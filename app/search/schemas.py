@@ -6,11 +6,8 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from app.search.protocol import Sort
-
 Value = Annotated[str, Meta(min_length=1, max_length=80)]
 Values = Annotated[list[Value], Meta(max_length=20)]
-SORTS: tuple[Sort, ...] = ("relevance", "newest", "price_asc", "price_desc", "popular")
 
 
 class SearchHit(Struct, kw_only=True):
