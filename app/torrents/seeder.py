@@ -34,7 +34,7 @@ import libtorrent as lt
 from app.core.settings import Settings
 from app.torrents.catalog import revoke_refunded
 from app.torrents.jobs import enqueue_builds
-from app.torrents.tables import Torrent
+from app.torrents.tables import Torrent, without_metainfo
 from app.torrents.tokens import seeder_key
 from app.torrents.tracker import allowed_peers, forget_expired
 
@@ -121,11 +121,19 @@ class Seeder:
 
     async def refresh(self) -> Stats:
         """Pick up new torrents, rebuild private filters, handle alerts, report stats."""
-        rows = await Torrent.objects().where(Torrent.status == "ready")
+        rows = await without_metainfo(Torrent.status == "ready")
         wanted = {r.id: r for r in rows}
+        # The .torrent bytes only for those not seeded yet (what _add reads).
+        unseeded = [i for i in wanted if i not in self.seeded]
+        if unseeded:
+            for row in await Torrent.select(Torrent.id, Torrent.metainfo).where(Torrent.id.is_in(unseeded)):
+                wanted[row["id"]].metainfo = row["metainfo"]
         allowed = {r.id: frozenset(await allowed_peers(r.id)) for r in rows if r.private}
         deltas = await anyio.to_thread.run_sync(self._sync, wanted, allowed)
         for torrent_id, (peers, rate, delta) in deltas.items():
+            was = wanted[torrent_id]
+            if delta == 0 and peers == was.peers and rate == was.upload_rate:
+                continue  # nothing new: no write (on SQLite every write takes the lock)
             await Torrent.update(
                 {Torrent.peers: peers, Torrent.upload_rate: rate, Torrent.p2p_bytes: Torrent.p2p_bytes + delta}
             ).where(Torrent.id == torrent_id)

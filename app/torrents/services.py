@@ -17,7 +17,7 @@ from app.storage.protocol import ObjectStorage
 from app.torrents import builder
 from app.torrents.catalog import pack_version
 from app.torrents.packs import Entitlements, NoEntitlements, PackVersion, clean_relative_path, materialise
-from app.torrents.tables import Passkey, Torrent, TrackerPeer
+from app.torrents.tables import Passkey, Torrent, TrackerPeer, without_metainfo
 from app.torrents.tokens import PUBLIC, make_webseed_token, read_webseed_token
 
 
@@ -93,11 +93,8 @@ class TorrentService:
 
     async def for_listing(self, listing_id: uuid.UUID) -> list[Torrent]:
         """Every version's torrent of a listing, newest first, whatever its state."""
-        return (
-            await Torrent.objects()
-            .where(Torrent.listing_id == listing_id)
-            .order_by(Torrent.created_at, ascending=False)
-        )
+        rows = await without_metainfo(Torrent.listing_id == listing_id)
+        return sorted(rows, key=lambda t: t.created_at, reverse=True)
 
     async def get(self, torrent_id: uuid.UUID) -> Torrent:
         row = await Torrent.objects().where(Torrent.id == torrent_id).first()
@@ -180,7 +177,8 @@ class TorrentService:
 
     async def webseed_file(self, token: str, info_hash: str, path: str) -> tuple[Torrent, Path]:
         """The file a web-seed request may read, after checking the token for paid packs."""
-        torrent = await Torrent.objects().where(Torrent.info_hash_v1 == info_hash.lower()).first()
+        found = await without_metainfo(Torrent.info_hash_v1 == info_hash.lower())
+        torrent = found[0] if found else None
         if torrent is None or torrent.status != "ready":
             raise NotFound("no such torrent")
         if torrent.private:

@@ -7,6 +7,7 @@ foreign keys in a later migration.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from piccolo.columns import UUID, BigInt, Boolean, Bytea, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
@@ -70,3 +71,13 @@ class TrackerPeer(Table, tablename="tracker_peers"):
     complete = Boolean(default=False)
     last_seen = BigInt()
     expires_at = BigInt(index=True)
+
+
+async def without_metainfo(where: Any) -> list[Torrent]:
+    """Torrents matching ``where`` with their .torrent bytes left unread.
+
+    The metainfo of a big hybrid pack is tens to hundreds of KB; announces, scrapes, web-seed
+    requests, listings and the seeder's refresh read only the other columns.
+    """
+    rows = await Torrent.select(*Torrent.all_columns(exclude=[Torrent.metainfo])).where(where)
+    return [Torrent(_exists_in_db=True, **row) for row in rows]

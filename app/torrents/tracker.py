@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
 from piccolo.columns.combination import Or
+from piccolo.query.functions.aggregate import Count
 
 from app.core import db
 from app.core.settings import Settings
 from app.torrents.bencode import bencode, failure
 from app.torrents.catalog import entitlement_revoked
-from app.torrents.tables import Passkey, Torrent, TrackerPeer
+from app.torrents.tables import Passkey, Torrent, TrackerPeer, without_metainfo
 
 MAX_NUMWANT = 200
 DEFAULT_NUMWANT = 50
@@ -128,12 +129,10 @@ class Tracker:
     async def _torrent(self, info_hash: bytes) -> Torrent | None:
         # A hybrid torrent is announced under its v1 hash and its v2 hash truncated to 20 bytes.
         hexed = info_hash.hex()
-        return (
-            await Torrent.objects()
-            .where(Or(Torrent.info_hash_v1 == hexed, Torrent.info_hash_v2.like(hexed + "%")))
-            .where(Torrent.status == "ready")
-            .first()
+        found = await without_metainfo(
+            Or(Torrent.info_hash_v1 == hexed, Torrent.info_hash_v2.like(hexed + "%")) & (Torrent.status == "ready")
         )
+        return found[0] if found else None
 
     async def _authorise(self, torrent: Torrent, passkey: str | None) -> str | None:
         """The passkey to record for this peer (None for the seeder and free packs), or refuse."""
@@ -167,20 +166,22 @@ class Tracker:
             await TrackerPeer.delete().where(TrackerPeer.key == key)
         else:
             await _upsert_peer(key, torrent.id, ip, request, passkey=recorded, now=now, ttl=2 * self.interval)
+        # The most recently announced first: those are the likeliest to be there still.
         rows = (
-            await TrackerPeer.select(TrackerPeer.ip, TrackerPeer.port, TrackerPeer.complete)
+            await TrackerPeer.select(TrackerPeer.ip, TrackerPeer.port)
             .where(TrackerPeer.torrent_id == torrent.id, TrackerPeer.expires_at > now)
-            .limit(MAX_NUMWANT + 1)
+            .order_by(TrackerPeer.expires_at, ascending=False)
+            .limit(request.numwant + 1)
         )
         others = [(r["ip"], r["port"]) for r in rows if (r["ip"], r["port"]) != (ip, request.port)]
         peers, peers6 = compact(others[: request.numwant])
-        seeds = sum(1 for r in rows if r["complete"])
+        seeds, leechers = await _swarm(torrent.id, now)
         return bencode(
             {
                 "interval": self.interval,
                 "min interval": max(1, self.interval // 4),
                 "complete": seeds,
-                "incomplete": len(rows) - seeds,
+                "incomplete": leechers,
                 "peers": peers,
                 "peers6": peers6,
             }
@@ -201,12 +202,20 @@ class Tracker:
                 await self._authorise(torrent, passkey)
             except TrackerError:
                 continue  # private swarms are not disclosed to outsiders
-            rows = await TrackerPeer.select(TrackerPeer.complete).where(
-                TrackerPeer.torrent_id == torrent.id, TrackerPeer.expires_at > now
-            )
-            seeds = sum(1 for r in rows if r["complete"])
-            files[info_hash] = {"complete": seeds, "incomplete": len(rows) - seeds, "downloaded": 0}
+            seeds, leechers = await _swarm(torrent.id, now)
+            files[info_hash] = {"complete": seeds, "incomplete": leechers, "downloaded": 0}
         return bencode({"files": files})
+
+
+async def _swarm(torrent_id: uuid.UUID, now: int) -> tuple[int, int]:
+    """Seeds and leechers of a swarm, counted by the database (the whole swarm, not a page)."""
+    rows = (
+        await TrackerPeer.select(TrackerPeer.complete, Count())
+        .where(TrackerPeer.torrent_id == torrent_id, TrackerPeer.expires_at > now)
+        .group_by(TrackerPeer.complete)
+    )
+    counts = {bool(r["complete"]): int(r["count"]) for r in rows}
+    return counts.get(True, 0), counts.get(False, 0)
 
 
 async def _upsert_peer(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-import json
 import time
 import uuid
 from pathlib import Path
@@ -16,10 +16,10 @@ import pytest
 
 from app.catalog.tables import Entitlement, Listing, ListingFile, ListingVersion
 from app.core.errors import InvalidInput
-from app.jobs import JobContext
 from app.jobs.tables import Job
+from app.jobs.worker import Worker
 from app.torrents.catalog import revoke_refunded
-from app.torrents.jobs import BUILD_KIND, build_torrent, enqueue_builds
+from app.torrents.jobs import BUILD_KIND, enqueue_builds
 from app.torrents.packs import PackFile, PackVersion
 from app.torrents.services import TorrentService
 from app.torrents.tables import Torrent, TrackerPeer
@@ -245,9 +245,14 @@ async def test_published_sample_pack_version_is_built_by_a_job(client: httpx.Asy
     assert await enqueue_builds() == 1
     jobs = await Job.select().where(Job.kind == BUILD_KIND)
     assert len(jobs) == 1
-    await build_torrent(
-        JobContext(id=jobs[0]["id"], kind=BUILD_KIND, payload=json.loads(jobs[0]["payload"]), attempt=1, state=state)
-    )
+    # Whichever worker claims the build runs it: the app's in-process one (woken at once on
+    # PostgreSQL) or ours; running the handler by hand beside it raced it.
+    ours = Worker(state=state)
+    for _ in range(600):
+        status = (await Job.select(Job.status).where(Job.id == jobs[0]["id"]).first() or {}).get("status")
+        if status == "done" or await ours.run_once():
+            break
+        await asyncio.sleep(0.1)
     torrent = await Torrent.objects().where(Torrent.version_id == version.id).first()
     assert torrent is not None and torrent.status == "ready" and not torrent.private
     assert torrent.name == "drums-1.0" and torrent.total_size == len(data)
