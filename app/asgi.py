@@ -28,6 +28,7 @@ from app.catalog.services import CatalogService
 from app.catalog.storefronts import StorefrontService
 from app.catalog.uploads import UploadService
 from app.collab import setup as collab
+from app.collab.channels import make_channels
 from app.core import db
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.security import PasswordHasher
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     configure_jobs(settings)
     job_worker = InProcessWorker(settings)
-    collab_channels = collab.collab_plugin(settings)
+    collab_channels = make_channels(settings)
     app = Litestar(
         route_handlers=[
             HealthController,

@@ -7,7 +7,7 @@ and the sender's identity, so nobody can speak for another peer.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta, Struct, field
@@ -120,7 +120,6 @@ Inbound = Auth | Offer | Answer | IceCandidate | Chat | PanelUpdate | Presence |
 Outbound = Welcome | Join | Leave | Offer | Answer | IceCandidate | Chat | PanelUpdate | Presence | Ping | Pong | Error
 
 decode_inbound = msgspec.json.Decoder(Inbound).decode
-decode_outbound = msgspec.json.Decoder(Outbound).decode
 encode = msgspec.json.Encoder().encode
 
 
@@ -139,7 +138,3 @@ decode_envelope = msgspec.json.Decoder(Envelope).decode
 
 def error(code: str, detail: str) -> bytes:
     return encode(Error(code=code, detail=detail))
-
-
-def fields_of(msg: Any) -> dict[str, Any]:
-    return msgspec.structs.asdict(msg)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,8 +24,6 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
-
-log = logging.getLogger("echoel.collab.peer")
 
 
 @dataclass
@@ -68,8 +65,7 @@ class Signaling:
     """An authenticated signaling socket."""
 
     ws: Any
-    peer: str = ""
-    inbox: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    peer: str = ""  # our peer id in the room
 
     @classmethod
     async def connect(cls, auth: Login, session_id: str) -> Signaling:

@@ -11,7 +11,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.types import ControllerRouterHandler
 
 from app.collab import messages as m
-from app.collab.channels import make_channels, room_channel
+from app.collab.channels import room_channel
 from app.collab.controllers import SessionController
 from app.collab.limits import allowed_origins
 from app.collab.services import SessionService
@@ -21,10 +21,6 @@ from app.core.settings import Settings
 log = logging.getLogger("echoel.collab")
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [SessionController, signaling]
-
-
-def collab_plugin(settings: Settings) -> ChannelsPlugin:
-    return make_channels(settings)
 
 
 def attach(app: Litestar, settings: Settings, channels: ChannelsPlugin) -> None:
