@@ -66,10 +66,14 @@ async def settle(job: JobContext) -> None:
         assert order is not None
     if not job.state.settings.stripe_connect or order.status != "paid":
         return
-    accounts = {a.creator: a.account_id for a in await ConnectAccount.objects()}
     sales = await LedgerEntry.objects().where(
         LedgerEntry.order == order_id, LedgerEntry.kind == "sale", LedgerEntry.settled_at.is_null()
     )
+    if not sales:
+        return
+    # Only this order's creators, not every connected account on the site.
+    linked = await ConnectAccount.objects().where(ConnectAccount.creator.is_in([s.creator for s in sales]))
+    accounts = {a.creator: a.account_id for a in linked}
     for sale in sales:
         destination = accounts.get(sale.creator)
         if destination is None or sale.net <= 0:
