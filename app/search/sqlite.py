@@ -59,12 +59,16 @@ class SqliteSearch(SqlSearch):
     async def _candidates(self, term: str) -> list[str]:
         # Same first letter (a typo there is rare and costly to search for), similar length.
         first = term[0]
+        # The length filter in SQL, before the LIMIT: a Python filter after it lost candidates.
         rows = await self.q(
-            "SELECT term FROM search_vocab WHERE term >= {} AND term < {} ORDER BY doc DESC LIMIT 5000",
+            "SELECT term FROM search_vocab WHERE term >= {} AND term < {} AND length(term) BETWEEN {} AND {} "
+            "ORDER BY doc DESC LIMIT 5000",
             first,
             first + "\U0010ffff",
+            len(term) - 2,
+            len(term) + 2,
         )
-        return [r["term"] for r in rows if abs(len(r["term"]) - len(term)) <= 2]
+        return [r["term"] for r in rows]
 
     async def suggest(self, prefix: str, limit: int) -> list[str]:
         words = text.query_terms(prefix)
