@@ -16,6 +16,8 @@ from litestar import Litestar
 from app.asgi import create_app
 from app.core import db
 from app.core.settings import Settings
+from tests.integration.payments.stripe_server import PaidStripeMock
+from tests.services.minio import MinioServer
 from tests.services.postgres import PostgresServer
 from tests.support import run_cli, test_env, test_settings
 
@@ -36,6 +38,20 @@ def new_database(kind: str, postgres_server: PostgresServer | None, folder: Path
     result = run_cli(["migrate"], test_env(url, folder))
     assert result.returncode == 0, result.stdout + result.stderr
     return url
+
+
+@pytest.fixture(scope="session")
+def minio_server() -> Iterator[MinioServer]:
+    """One real MinIO for the whole run (integration and browser tests); each test uses a bucket of its own."""
+    with MinioServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def stripe_mock() -> Iterator[PaidStripeMock]:
+    """One stripe-mock (with its paid-intent proxy) for the whole run."""
+    with PaidStripeMock() as server:
+        yield server
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

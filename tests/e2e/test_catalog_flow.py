@@ -33,15 +33,9 @@ PASSWORD = "correct horse battery staple"
 WAIT = 30_000
 
 
-@pytest.fixture(scope="module")
-def catalog_minio() -> Iterator[MinioServer]:
-    with MinioServer() as server:
-        yield server
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def s3_app(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, catalog_minio: MinioServer
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, minio_server: MinioServer
 ) -> Iterator[LiveApp]:
     server = request.getfixturevalue("postgres") if request.param == "postgres" else None
     folder = tmp_path_factory.mktemp(f"catalog-{request.param}")
@@ -50,9 +44,9 @@ def s3_app(
         url,
         folder / "var",
         ECHOEL_STORAGE="s3",
-        ECHOEL_S3_ENDPOINT=catalog_minio.endpoint,
-        ECHOEL_S3_ACCESS_KEY=catalog_minio.access_key,
-        ECHOEL_S3_SECRET_KEY=catalog_minio.secret_key,
+        ECHOEL_S3_ENDPOINT=minio_server.endpoint,
+        ECHOEL_S3_ACCESS_KEY=minio_server.access_key,
+        ECHOEL_S3_SECRET_KEY=minio_server.secret_key,
         ECHOEL_S3_BUCKET=f"e2e-{uuid.uuid4().hex[:12]}",
     )
     with LiveApp(env) as app:

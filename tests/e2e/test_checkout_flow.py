@@ -28,20 +28,14 @@ from tests.support import LiveApp, test_env
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 
-@pytest.fixture(scope="module")
-def stripe_server() -> Iterator[PaidStripeMock]:
-    with PaidStripeMock() as server:
-        yield server
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def shop(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, stripe_server: PaidStripeMock
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, stripe_mock: PaidStripeMock
 ) -> Iterator[tuple[LiveApp, str]]:
     server = request.getfixturevalue("postgres") if request.param == "postgres" else None
     folder = tmp_path_factory.mktemp(f"shop-{request.param}")
     url = new_database(request.param, server, folder)
-    app = LiveApp(test_env(url, folder / "var", **stripe_env(stripe_server)))
+    app = LiveApp(test_env(url, folder / "var", **stripe_env(stripe_mock)))
     # Stripe sends the buyer back to public_url: the app's own address here.
     app.env["ECHOEL_PUBLIC_URL"] = app.url
     with app:

@@ -16,12 +16,6 @@ from tests.services.minio import MinioServer
 from tests.support import LiveApp, test_env
 
 
-@pytest.fixture(scope="session")
-def minio_server() -> Iterator[MinioServer]:
-    with MinioServer() as server:
-        yield server
-
-
 @dataclass
 class Edge:
     app: LiveApp

@@ -20,12 +20,6 @@ from tests.services.postgres import PostgresServer
 from tests.support import run_cli, test_env
 
 
-@pytest.fixture(scope="module")
-def minio_server() -> MinioServer:
-    with MinioServer() as server:
-        yield server  # type: ignore[misc]
-
-
 def store_env(kind: str, minio: MinioServer | None) -> dict[str, str]:
     if kind == "local":
         return {"ECHOEL_STORAGE": "local"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,12 +12,6 @@ from tests.services.stripe_mock import TEST_API_KEY
 from tests.support import test_settings
 
 WEBHOOK_SECRET = "whsec_test_" + "s" * 32
-
-
-@pytest.fixture(scope="session")
-def stripe_mock() -> Iterator[PaidStripeMock]:
-    with PaidStripeMock() as server:
-        yield server
 
 
 def stripe_env(stripe_mock: PaidStripeMock, **extra: str) -> dict[str, str]:
