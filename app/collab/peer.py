@@ -117,7 +117,9 @@ async def connect_peer(
 
     async def negotiate() -> None:
         first = await signaling.recv("presence", "join", "offer")
-        if first["type"] == "presence":  # we are the newcomer: we offer
+        # The lower peer id offers. Deciding by who arrived first (presence vs join) failed when
+        # both joined at once: each saw the other's join, and both waited for an offer.
+        if first["type"] != "offer" and signaling.peer < first["from"]:
             ready(pc.createDataChannel("file"))
             await pc.setLocalDescription(await pc.createOffer())
             await signaling.send(type="offer", to=first["from"], sdp=pc.localDescription.sdp)
