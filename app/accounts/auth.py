@@ -103,7 +103,8 @@ def make_jwt_auth(settings: Settings) -> JWTAuth[User, AccessToken]:
 def requires_role(role: str):  # type: ignore[no-untyped-def]
     """A guard: the signed-in user holds ``role`` or a higher one."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async: Litestar runs a plain function guard in a worker thread, a hop on every request.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user = connection.user
         if ROLE_RANK.get(getattr(user, "role", ""), -1) < ROLE_RANK[role]:
             raise PermissionDeniedException(f"This needs the {role} role.")

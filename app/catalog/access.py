@@ -10,7 +10,12 @@ VISIBLE_TO_ALL = {"published", "unlisted"}
 
 def is_manager(user: User | None, listing: Listing) -> bool:
     """The listing's creator, or an admin."""
-    return user is not None and (user.role == "admin" or user.id == listing.creator)
+    return manages(user, listing.creator)
+
+
+def manages(user: User | None, creator: object) -> bool:
+    """Whether ``user`` manages listings of ``creator`` (an id, as a UUID or its text)."""
+    return user is not None and (user.role == "admin" or str(user.id) == str(creator))
 
 
 async def has_entitlement(user: User | None, listing: Listing) -> bool:

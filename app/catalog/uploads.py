@@ -13,9 +13,8 @@ import unicodedata
 import uuid
 from datetime import timedelta
 
-from piccolo.query.functions.aggregate import Sum
-
 from app.accounts.tables import User
+from app.catalog import access
 from app.catalog.processing import schedule_processing
 from app.catalog.schemas import FileOut, PartUrl, PostUpload, StoredPart, UploadCreate, UploadOut, UploadParts
 from app.catalog.services import CatalogService
@@ -41,15 +40,19 @@ def safe_name(name: str) -> str:
     return cleaned[-120:]
 
 
-async def used_bytes(user: User) -> int:
-    """Bytes of ``user``'s ready files plus uploads still pending (they may yet arrive)."""
-    files = await ListingFile.select(Sum(ListingFile.size)).where(
-        ListingFile.listing.creator == user.id, ListingFile.status == "ready"
-    )
-    pending = await Upload.select(Sum(Upload.size)).where(
-        Upload.user == user.id, Upload.state.is_in(["pending", "verifying"])
-    )
-    return int(files[0]["sum"] or 0) + int(pending[0]["sum"] or 0)
+# Everything a presign decides on, in one read: the listing's owner, the version, and the
+# uploader's bytes (ready files plus uploads still pending: they may yet arrive). Every upload
+# asks, and on SQLite each query is a trip to a connection's thread costing more than the query.
+# Parameters: user, user, version label, listing.
+TARGET_SQL = """
+SELECT l.creator, v.id AS version_id,
+       (SELECT COALESCE(SUM(f.size), 0) FROM listing_files f JOIN listings o ON o.id = f.listing
+        WHERE o.creator = {} AND f.status = 'ready')
+     + (SELECT COALESCE(SUM(u.size), 0) FROM uploads u
+        WHERE u."user" = {} AND u.state IN ('pending', 'verifying')) AS used
+FROM listings l LEFT JOIN listing_versions v ON v.listing = l.id AND v.label = {}
+WHERE l.id = {}
+"""
 
 
 class UploadService:
@@ -73,21 +76,23 @@ class UploadService:
         limit = COVER_MAX_BYTES if data.role == "cover" else self.settings.upload_max_file_bytes
         if data.size > limit:
             raise InvalidInput(f"The file is larger than the {limit} bytes allowed.", field="size")
-        # The reads share one connection (a read-only transaction): on SQLite every query
-        # outside a transaction opens a connection of its own, which costs more than the query.
-        async with Upload._meta.db.transaction():
+        found = await Upload.raw(TARGET_SQL, user.id, user.id, data.version, data.listing_id)
+        target = found[0] if found else None
+        if target is None or target["version_id"] is None or not access.manages(user, target["creator"]):
+            # Not allowed or not there: the catalog's own reads word the refusal (404 or 403).
             listing = await self.catalog.get_managed(data.listing_id, user)
-            version = await self.catalog.version(listing, data.version)
-            used = await used_bytes(user)
+            await self.catalog.version(listing, data.version)
+            raise Conflict("The listing changed meanwhile; try again.")
+        used = int(target["used"])
         if used + data.size > self.settings.upload_quota_bytes:
             raise QuotaExceeded(
                 "This upload would pass your storage quota.", quota=self.settings.upload_quota_bytes, used=used
             )
-        key = f"listings/{listing.id}/{version.label}/{uuid.uuid4().hex}/{safe_name(data.file_name)}"
+        key = f"listings/{data.listing_id}/{data.version}/{uuid.uuid4().hex}/{safe_name(data.file_name)}"
         row = Upload(
             user=user.id,
-            listing=listing.id,
-            version=version.id,
+            listing=data.listing_id,
+            version=target["version_id"],
             object_key=key,
             original_name=data.file_name,
             size=data.size,
