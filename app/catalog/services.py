@@ -27,9 +27,10 @@ from app.catalog.schemas import (
 )
 from app.catalog.tables import Entitlement, Listing, ListingFile, ListingVersion
 from app.catalog.views import to_listing_out
-from app.core.db import now
+from app.core.db import now, write_transaction
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from app.core.settings import Settings
+from app.ops import webhooks
 from app.search import outbox as search_outbox
 from app.storage import ObjectStorage
 
@@ -98,7 +99,7 @@ class CatalogService:
         fields.update(slug=slug, description_html=render_markdown(data.description_md))
         t = now()
         listing = Listing(creator=user.id, created_at=t, updated_at=t, **fields)
-        async with Listing._meta.db.transaction():
+        async with write_transaction(Listing._meta.db):
             await listing.save()
             await ListingVersion(listing=listing.id, label=version_label, created_at=t).save()
             await search_outbox.note(listing.id)
@@ -123,7 +124,7 @@ class CatalogService:
         for key, value in changes.items():
             setattr(listing, key, value)
         listing.updated_at = now()
-        async with Listing._meta.db.transaction():
+        async with write_transaction(Listing._meta.db):
             await listing.save()
             await search_outbox.note(listing.id)
         return await self.out(listing, user)
@@ -144,13 +145,29 @@ class CatalogService:
                 if first is not None:
                     await ListingVersion.update({ListingVersion.published: True}).where(ListingVersion.id == first.id)
             listing.published_at = listing.published_at or now()
+        announce = status == "published" and listing.status != "published"
         listing.status = status
         listing.updated_at = now()
-        # The search outbox row commits with the status change (unpublishing leaves search).
-        async with Listing._meta.db.transaction():
+        # The search outbox row and the webhook commit with the status change (unpublishing
+        # leaves search; the webhook's event id is the listing's, so it is announced once).
+        async with write_transaction(Listing._meta.db):
             await listing.save()
             await search_outbox.note(listing.id)
+            if announce:
+                await self._announce(listing, user)
         return await self.out(listing, user)
+
+    async def _announce(self, listing: Listing, actor: User) -> None:
+        creator = (
+            actor if actor.id == listing.creator else await User.objects().where(User.id == listing.creator).first()
+        )
+        data = {
+            "title": listing.title,
+            "url": f"{self.settings.public_url.rstrip('/')}/listing.html?id={listing.id}",
+            "creator": f"@{creator.handle}" if creator else "",
+            "kind": listing.kind.replace("_", " "),
+        }
+        await webhooks.emit(self.settings, "listing.published", data, event_id=f"listing:{listing.id}")
 
     async def add_version(self, user: User, listing_id: uuid.UUID, data: VersionCreate) -> ListingOut:
         listing = await self.get_managed(listing_id, user)

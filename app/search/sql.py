@@ -17,6 +17,7 @@ import msgspec
 from piccolo.engine import Engine
 from piccolo.querystring import QueryString
 
+from app.core.db import write_transaction
 from app.search import text
 from app.search.protocol import FACETS, Filters, Hit, SearchDoc, SearchQuery, SearchResult
 
@@ -98,7 +99,7 @@ class SqlSearch:
         # Many rows per statement: per-row round trips made indexing a hundred times slower.
         for start in range(0, len(docs), 200):
             chunk = docs[start : start + 200]
-            async with self.engine.transaction():
+            async with write_transaction(self.engine):
                 await self._remove_many([d.id for d in chunk])
                 values, args = [], []
                 for doc in chunk:
@@ -127,7 +128,7 @@ class SqlSearch:
 
     async def delete(self, ids: list[str]) -> None:
         for start in range(0, len(ids), 500):
-            async with self.engine.transaction():
+            async with write_transaction(self.engine):
                 await self._remove_many(ids[start : start + 500])
 
     async def _remove_many(self, ids: list[str]) -> None:
