@@ -54,8 +54,7 @@ def create_backup(settings: Settings, root: Path) -> Path:
     work = root / f"{name}.partial"
     (work / "objects").mkdir(parents=True)
     try:
-        db_file = dbdump.dump(settings.db_url, work)
-        counts = dbdump.row_counts(settings.db_url)
+        db_file, counts = dbdump.dump(settings.db_url, work)
         previous = _previous_objects(root)
         store = object_store(settings)
         objects = []

@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from app.ops.objects import BackupError
@@ -45,15 +46,14 @@ def _run(argv: list[str], env: dict[str, str] | None = None) -> None:
         raise BackupError(f"{argv[0]} failed: {result.stderr.strip()[-2000:]}")
 
 
-def dump(url: str, dest_dir: Path) -> str:
-    """Write the database into ``dest_dir``; the file name written."""
+def dump(url: str, dest_dir: Path) -> tuple[str, dict[str, int]]:
+    """Write the database into ``dest_dir``; the file name written and its rows per table.
+
+    The counts are of the dump itself (the same snapshot), so a restore can be checked against
+    them exactly even while the app kept writing during the backup.
+    """
     if is_postgres(url):
-        dsn, env = _libpq(url)
-        # Owners and grants are left out: a restore runs as the schema owner of the new instance
-        # and its default privileges (sql/init/01-roles.sql) grant the app role again.
-        _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", "--no-comments",
-              "--file", str(dest_dir / "database.dump"), "--dbname", dsn], env)  # fmt: skip
-        return "database.dump"
+        return "database.dump", asyncio.run(_pg_dump(url, dest_dir / "database.dump"))
     source = sqlite3.connect(_sqlite_path(url))
     target = sqlite3.connect(dest_dir / "database.sqlite3")
     try:
@@ -62,7 +62,28 @@ def dump(url: str, dest_dir: Path) -> str:
     finally:
         target.close()
         source.close()
-    return "database.sqlite3"
+    return "database.sqlite3", row_counts(f"sqlite:///{dest_dir / 'database.sqlite3'}")
+
+
+async def _pg_dump(url: str, file: Path) -> dict[str, int]:
+    """``pg_dump`` of a snapshot this connection exports and counts rows in while it runs."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    dsn, env = _libpq(url)
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            snapshot = await conn.fetchval("SELECT pg_export_snapshot()")
+            counts = await _count(conn)
+            # Owners and grants are left out: a restore runs as the schema owner of the new
+            # instance and its default privileges (sql/init/01-roles.sql) grant the app role again.
+            argv = ["pg_dump", "--format=custom", "--no-owner", "--no-privileges", "--no-comments",
+                    f"--snapshot={snapshot}", "--file", str(file), "--dbname", dsn]  # fmt: skip
+            # The snapshot lives as long as this transaction: pg_dump must finish inside it.
+            await asyncio.to_thread(_run, argv, env)
+        return counts
+    finally:
+        await conn.close()
 
 
 def restore(url: str, file: Path, *, force: bool = False) -> None:
@@ -96,17 +117,19 @@ def row_counts(url: str) -> dict[str, int]:
 
 
 async def _pg_counts(url: str) -> dict[str, int]:
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     conn = await asyncpg.connect(url)
     try:
-        names = [
-            r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        ]
-        counts: dict[str, int] = {}
-        for name in sorted(names):
-            quoted = '"' + name.replace('"', '""') + '"'
-            counts[name] = int(await conn.fetchval(f"SELECT count(*) FROM public.{quoted}"))  # noqa: S608 - catalog names
-        return counts
+        return await _count(conn)
     finally:
         await conn.close()
+
+
+async def _count(conn: Any) -> dict[str, int]:
+    names = [r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    counts: dict[str, int] = {}
+    for name in sorted(names):
+        quoted = '"' + name.replace('"', '""') + '"'
+        counts[name] = int(await conn.fetchval(f"SELECT count(*) FROM public.{quoted}"))  # noqa: S608 - catalog names
+    return counts

@@ -12,6 +12,8 @@ import pytest
 from minio import Minio
 
 from app.core.settings import load_settings
+from app.ops import dbdump
+from app.ops.backup import create_backup, restore_backup, verify_backup
 from app.ops.dbdump import row_counts
 from app.ops.objects import object_store
 from tests.conftest import new_database
@@ -137,3 +139,45 @@ def test_tampered_backup_is_refused_before_anything_is_restored(tmp_path: Path) 
     assert not (tmp_path / "new.db").exists()
     assert not (tmp_path / "dst" / "objects" / "a" / "b.bin").exists()
     assert run_cli(["restore", "--verify-only", str(folder)], target).returncode != 0
+
+
+@pytest.mark.parametrize("db_kind", ["postgres", "sqlite"])
+def test_counts_are_those_of_the_dump_while_the_app_keeps_writing(
+    db_kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user signs up just after the dump is taken: the manifest's counts match the dump, not
+    the live database, so the restore check passes."""
+    postgres = request.getfixturevalue("postgres") if db_kind == "postgres" else None
+    source = test_env(new_database(db_kind, postgres, tmp_path), tmp_path / "src", ECHOEL_STORAGE="local")
+    for n in (1, 2):
+        made = run_cli(
+            ["create-admin", "--email", f"a{n}@example.com", "--handle", f"a{n}", "--password-stdin"],
+            source,
+            "pw long enough",
+        )
+        assert made.returncode == 0, made.stderr
+    url = source["ECHOEL_DATABASE_URL"]
+
+    def write_meanwhile() -> None:
+        made = run_cli(
+            ["create-admin", "--email", "late@example.com", "--handle", "late", "--password-stdin"],
+            source,
+            "pw long enough",
+        )
+        assert made.returncode == 0, made.stderr
+
+    real_dump = dbdump.dump
+
+    def dump_then_write(db_url: str, dest: Path) -> tuple[str, dict[str, int]]:
+        out = real_dump(db_url, dest)
+        write_meanwhile()
+        return out
+
+    monkeypatch.setattr(dbdump, "dump", dump_then_write)
+    folder = create_backup(load_settings(source), tmp_path / "backups")
+    assert row_counts(url)["users"] == 3
+    manifest = verify_backup(folder)
+    assert manifest["row_counts"]["users"] == 2
+    target = test_env(fresh_database(db_kind, postgres, tmp_path), tmp_path / "dst", ECHOEL_STORAGE="local")
+    report = restore_backup(load_settings(target), folder)
+    assert report["tables"]["users"] == 2
