@@ -1,4 +1,6 @@
-"""Fulfilment and its undoing, each exactly once, in one short transaction.
+"""Fulfilment, and a dispute's hold and release, each exactly once, in one short transaction.
+
+Refunds and lost disputes (the undoing) are in ``refunds``.
 
 Exactly once comes from the database: the order moves ``pending → paid`` by a conditional
 UPDATE … WHERE status = 'pending' RETURNING, so of any number of concurrent deliveries (webhook
@@ -100,47 +102,6 @@ async def fail(order_id: uuid.UUID) -> bool:
         .returning(Order.id)
     )
     return bool(rows)
-
-
-async def revoke(order_id: uuid.UUID, status: str, kind: str) -> bool:
-    """Undo a paid order (refund or lost dispute): revoke its entitlements and license keys at
-    once and reverse its ledger entries. ``status`` is the order's new state; False if it was
-    not paid (already undone, or never fulfilled)."""
-    async with atomic():
-        t = now()
-        rows = (
-            await Order.update({Order.status: status})
-            .where(Order.id == order_id, Order.status.is_in(list(PAID_STATES)))
-            .returning(Order.id)
-        )
-        if not rows:
-            return False
-        grants = await OrderGrant.select(OrderGrant.entitlement).where(OrderGrant.order == order_id)
-        ids = [g["entitlement"] for g in grants]
-        if ids:
-            await Entitlement.update({Entitlement.revoked_at: t}).where(
-                Entitlement.id.is_in(ids), Entitlement.revoked_at.is_null()
-            )
-        await LicenseKey.update({LicenseKey.revoked_at: t}).where(
-            LicenseKey.order == order_id, LicenseKey.revoked_at.is_null()
-        )
-        for sale in await LedgerEntry.objects().where(LedgerEntry.order == order_id, LedgerEntry.kind == "sale"):
-            # The buyer gets the gross back and we return our commission; Stripe keeps its fee,
-            # which stays on the creator's sale entry.
-            await LedgerEntry(
-                entry_key=f"{kind}:{sale.order_item}",
-                creator=sale.creator,
-                order=order_id,
-                order_item=sale.order_item,
-                kind=kind,
-                currency=sale.currency,
-                gross=-sale.gross,
-                commission=-sale.commission,
-                net=-(sale.gross - sale.commission),
-                created_at=t,
-            ).save()
-        await LedgerEntry.update({LedgerEntry.held: False}).where(LedgerEntry.order == order_id)
-    return True
 
 
 async def hold(order_id: uuid.UUID) -> bool:

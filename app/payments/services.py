@@ -8,7 +8,7 @@ from app.accounts.tables import User
 from app.core.db import now
 from app.core.errors import Conflict, NotFound, ServiceUnavailable
 from app.core.settings import Settings
-from app.payments import fulfilment
+from app.payments import fulfilment, refunds
 from app.payments.schemas import LinkOut, OrderItemOut, OrderOut
 from app.payments.stripe import PaymentGateway, require
 from app.payments.tables import ConnectAccount, LicenseKey, Order, OrderItem
@@ -73,7 +73,7 @@ class PaymentsService:
         return (await orders_out([row]))[0]
 
     async def refund(self, order_id: uuid.UUID) -> OrderOut:
-        """Refund a paid order in full through Stripe, and revoke what it granted at once.
+        """Refund (the rest of) a paid order through Stripe, and revoke what it granted at once.
 
         The refund's idempotency key is the order's: retrying after a crash never refunds twice.
         The ``charge.refunded`` webhook that follows finds the order already refunded.
@@ -87,7 +87,8 @@ class PaymentsService:
             if not order.payment_intent:
                 raise Conflict("This order has no Stripe payment to refund.")
             await require(self.gateway).create_refund(order.payment_intent, f"refund:{order.id}")
-        await fulfilment.revoke(order.id, "refunded", "refund")
+        # The rest of the order, whatever part of it was refunded before.
+        await refunds.refund(order.id, order.total)
         row = await Order.objects().where(Order.id == order_id).first()
         assert row is not None
         return (await orders_out([row]))[0]

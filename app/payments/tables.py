@@ -19,12 +19,16 @@ from app.catalog.tables import Entitlement, Listing
 class Order(Table, tablename="orders"):
     id = UUID(primary_key=True, default=uuid.uuid4)
     buyer = ForeignKey(references=User, null=False, index=True)
-    # pending → paid | failed | canceled; paid → refunded | disputed → paid (won) | reversed (lost)
+    # pending → paid | failed | canceled; paid → refunded | disputed → paid (won) | reversed (lost).
+    # A partial refund leaves it paid (``refunded`` < ``total``); the full one makes it refunded.
     status = Varchar(length=10, default="pending", index=True)
     currency = Varchar(length=3)
     subtotal = Integer(default=0)
     discount = Integer(default=0)
     total = Integer(default=0)
+    # What Stripe has refunded so far (cumulative, minor units of ``currency``): a high-water
+    # mark raised by a conditional UPDATE, so redelivered or shuffled refund events count once.
+    refunded = Integer(default=0)
     # Sent with every Stripe create call for this order: a retry never makes a second session.
     idempotency_key = Varchar(length=80, unique=True)
     stripe_session_id = Varchar(length=255, null=True, default=None, unique=True)
@@ -66,12 +70,13 @@ class LedgerEntry(Table, tablename="ledger_entries"):
     """A creator's money per order item: a sale, its refund or reversal, a payout."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    # "<kind>:<order item id>": one sale and at most one reversal per item, whoever writes it.
+    # "sale:<item>", "reversal:<item>", "refund:<item>:<order's cumulative refunded total>":
+    # one sale and one reversal per item, one refund entry per item and total, whoever writes it.
     entry_key = Varchar(length=80, unique=True)
     creator = ForeignKey(references=User, null=False, index=True)
     order = UUID(index=True)
     order_item = UUID(null=True, default=None)
-    kind = Varchar(length=10)  # sale | refund | reversal
+    kind = Varchar(length=10)  # sale | refund | reversal (a refund may be partial: see refunds.py)
     currency = Varchar(length=3)
     gross = Integer()
     fee = Integer(default=0)

@@ -19,7 +19,7 @@ from typing import Any
 
 from app.core.errors import DomainError, ServiceUnavailable
 from app.core.security import signature_problem
-from app.payments import fulfilment
+from app.payments import fulfilment, refunds
 from app.payments.tables import Order, WebhookEvent
 
 log = logging.getLogger("echoel.payments")
@@ -97,15 +97,13 @@ async def _session_event(kind: str, session: dict[str, Any]) -> str:
 
 
 async def _refund(order: Order, charge: dict[str, Any]) -> str:
-    if not charge.get("refunded") and int(charge.get("amount_refunded") or 0) < int(charge.get("amount") or 0):
-        # A partial refund (a goodwill credit) leaves the purchase standing.
-        return "partial refund: access kept"
-    return "refunded" if await fulfilment.revoke(order.id, "refunded", "refund") else "no change"
+    # amount_refunded is cumulative: recorded as a total, never added up per event.
+    return await refunds.refund(order.id, refunds.refunded_amount(order.total, charge))
 
 
 async def _dispute_closed(order: Order, dispute: dict[str, Any]) -> str:
     if dispute.get("status") == "lost":
-        return "reversed" if await fulfilment.revoke(order.id, "reversed", "reversal") else "no change"
+        return "reversed" if await refunds.reverse(order.id) else "no change"
     if dispute.get("status") == "won":
         return "released" if await fulfilment.release(order.id) else "no change"
     return "dispute closed"

@@ -1,0 +1,166 @@
+"""Refunds (partial or full) and lost disputes: the creators' ledger to the cent, access revoked per line.
+
+Cumulative, not per event. Stripe's ``charge.refunded`` carries ``amount_refunded``, the total
+refunded so far; ``Order.refunded`` keeps the highest total recorded and is raised by a
+conditional UPDATE (``… WHERE refunded < :new``), which also takes the order's row lock. Only an
+event that raises it writes anything, so redelivered, late or shuffled events change nothing, and
+the ledger ends up as a function of the largest total alone, whatever order the events came in.
+
+The split over an order's lines (several creators in one cart) is ``money.allocate``: in
+proportion to what each line cost, largest remainder to the cent, lines taken in the order of
+their ids. Each line's refunded share of the cumulative total is the target; what is written
+is the difference from what that line already has, in an entry keyed ``refund:<line>:<total>``.
+(Largest remainder can, rarely, give a line one cent less of a larger total; the difference is
+then a one-cent correction entry, and the sums still match the refunded total exactly.)
+
+Commission comes back in the same share: ``commission(refunded share, line's bps)``, which is
+the sale's whole commission once the line is fully refunded. Stripe's fee does not come back:
+Stripe keeps its processing fee on refunds, so it stays on the creator's sale entry, as it always
+did for full refunds; a refund entry has fee 0 and net = -(gross share - commission share).
+
+Access: a line whose refunded share reaches its amount loses its entitlement and license key;
+when the whole order is refunded it becomes ``refunded`` and every line is revoked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from app.catalog.tables import Entitlement
+from app.core.db import now
+from app.payments.fulfilment import PAID_STATES, atomic
+from app.payments.money import allocate, commission
+from app.payments.tables import LedgerEntry, LicenseKey, Order, OrderGrant, OrderItem
+
+
+async def _lines(order_id: uuid.UUID) -> list[OrderItem]:
+    # A fixed order (by id), so the split of a total is the same on every delivery.
+    return sorted(await OrderItem.objects().where(OrderItem.order == order_id), key=lambda i: i.id)
+
+
+async def _entries(order_id: uuid.UUID) -> tuple[dict[uuid.UUID, LedgerEntry], dict[uuid.UUID, list[int]]]:
+    """The order's sale entries by line, and each line's refunded (gross, commission) so far."""
+    sales: dict[uuid.UUID, LedgerEntry] = {}
+    refunded: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
+    for e in await LedgerEntry.objects().where(LedgerEntry.order == order_id):
+        if e.order_item is None:
+            continue
+        if e.kind == "sale":
+            sales[e.order_item] = e
+        elif e.kind == "refund":
+            refunded[e.order_item][0] -= e.gross
+            refunded[e.order_item][1] -= e.commission
+    return sales, refunded
+
+
+async def _revoke(order_id: uuid.UUID, items: list[uuid.UUID] | None, at: int) -> None:
+    """Revoke the entitlements and license keys of ``items`` (every line of the order if None)."""
+    if items == []:
+        return
+    grants = OrderGrant.select(OrderGrant.entitlement).where(OrderGrant.order == order_id)
+    keys = LicenseKey.update({LicenseKey.revoked_at: at}).where(
+        LicenseKey.order == order_id, LicenseKey.revoked_at.is_null()
+    )
+    if items is not None:
+        grants = grants.where(OrderGrant.order_item.is_in(items))
+        keys = keys.where(LicenseKey.order_item.is_in(items))
+    ids = [g["entitlement"] for g in await grants]
+    if ids:
+        await Entitlement.update({Entitlement.revoked_at: at}).where(
+            Entitlement.id.is_in(ids), Entitlement.revoked_at.is_null()
+        )
+    await keys
+
+
+def _entry(key: str, line: OrderItem, sale: LedgerEntry | None, currency: str, *, gross: int, cut: int) -> LedgerEntry:
+    return LedgerEntry(
+        entry_key=key,
+        creator=line.creator,
+        order=line.order,
+        order_item=line.id,
+        kind=key.split(":", 1)[0],
+        currency=currency,
+        gross=gross,
+        commission=cut,
+        net=gross - cut,
+        held=bool(sale and sale.held),
+        created_at=now(),
+    )
+
+
+def refunded_amount(order_total: int, charge: dict[str, Any]) -> int:
+    """How much of the order a Stripe charge says is refunded, in the order's minor units.
+
+    The charge is for the order's total, so this is ``amount_refunded`` itself; should Stripe
+    ever charge another amount (another presentment currency), the refunded fraction of the
+    charge is applied to the total, rounded down so that only a full refund counts as full.
+    """
+    amount, done = int(charge.get("amount") or 0), int(charge.get("amount_refunded") or 0)
+    if charge.get("refunded") or (amount > 0 and done >= amount):
+        return order_total
+    if amount <= 0 or done <= 0:
+        return 0
+    return order_total * done // amount
+
+
+async def refund(order_id: uuid.UUID, refunded: int) -> str:
+    """Record that ``refunded`` of the order is refunded in all (cumulative); the outcome."""
+    async with atomic():
+        rows = (
+            await Order.update({Order.refunded: refunded})
+            .where(
+                Order.id == order_id,
+                Order.status.is_in(list(PAID_STATES)),
+                (Order.refunded < refunded) | (Order.total <= refunded),
+            )
+            .returning(Order.total, Order.currency)
+        )
+        if not rows:
+            return "no change"
+        total, currency = rows[0]["total"], rows[0]["currency"]
+        full = refunded >= total
+        lines = await _lines(order_id)
+        sales, before = await _entries(order_id)
+        done: list[uuid.UUID] = []
+        for line, share in zip(lines, allocate(min(refunded, total), [i.amount for i in lines]), strict=True):
+            cut = commission(share, line.commission_bps)
+            gross, cut_back = before[line.id][0] - share, before[line.id][1] - cut
+            if gross or cut_back:
+                await _entry(
+                    f"refund:{line.id}:{refunded}", line, sales.get(line.id), currency, gross=gross, cut=cut_back
+                ).save()
+            if line.amount > 0 and share >= line.amount:
+                done.append(line.id)
+        t = now()
+        if full:
+            await Order.update({Order.status: "refunded"}).where(Order.id == order_id)
+            await _revoke(order_id, None, t)
+            await LedgerEntry.update({LedgerEntry.held: False}).where(LedgerEntry.order == order_id)
+            return "refunded"
+        await _revoke(order_id, done, t)
+    return f"partial refund: {len(done)} line(s) revoked" if done else "partial refund: access kept"
+
+
+async def reverse(order_id: uuid.UUID) -> bool:
+    """A lost dispute: the order is reversed, all access revoked, and what was not refunded
+    already comes off the creators' ledger (Stripe's fee stays on the sale, as for refunds)."""
+    async with atomic():
+        rows = (
+            await Order.update({Order.status: "reversed"})
+            .where(Order.id == order_id, Order.status.is_in(list(PAID_STATES)))
+            .returning(Order.currency)
+        )
+        if not rows:
+            return False
+        sales, before = await _entries(order_id)
+        for line in await _lines(order_id):
+            sale = sales.get(line.id)
+            sold = sale.commission if sale is not None else commission(line.amount, line.commission_bps)
+            gross, cut = before[line.id][0] - line.amount, before[line.id][1] - sold
+            if gross or cut:
+                await _entry(f"reversal:{line.id}", line, sale, rows[0]["currency"], gross=gross, cut=cut).save()
+        await _revoke(order_id, None, now())
+        await LedgerEntry.update({LedgerEntry.held: False}).where(LedgerEntry.order == order_id)
+    return True
