@@ -15,6 +15,7 @@ from tests.integration.payments.helpers import (
     can_download,
     charge_object,
     deliver,
+    dispute_object,
     event,
     for_sale,
     shuffled,
@@ -81,6 +82,13 @@ async def test_one_partial_refund_returns_its_share_of_gross_and_commission_and_
     assert sales["refunds"] == 500 and sales["fee"] == FEE
     # Kept: 1000 of gross, less 30% of it, less Stripe's whole fee (Stripe keeps it on refunds).
     assert sales["net"] == 1000 - commission(1000, BPS) - FEE
+
+    # A dispute lost afterwards takes back what was not refunded, not the whole price again.
+    await deliver(client, event("charge.dispute.closed", dispute_object(pi, "lost")))
+    reversal = await LedgerEntry.objects().where(LedgerEntry.kind == "reversal").first()
+    assert reversal is not None and (reversal.gross, reversal.commission) == (-1000, -(450 - 150))
+    assert (await client.get("/api/v1/sales", headers=creator)).json()[0]["net"] == -FEE
+    assert await can_download(client, buyer, item) == 403
 
 
 async def test_two_partial_refunds_adding_up_to_the_whole_revoke_at_the_second(
