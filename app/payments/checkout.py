@@ -128,7 +128,7 @@ class CheckoutService:
             return await self._session_for(existing, buyer)
         if order.total == 0:
             # Nothing to pay (a 100% code): no Stripe, the order is paid at once.
-            await fulfilment.fulfil(order.id)
+            await fulfilment.fulfil(order.id, settings=self.settings)
             return CheckoutOut(order_id=order.id, status="paid", total=0, currency=order.currency, checkout_url=None)
         return await self._session_for(order, buyer)
 
@@ -222,7 +222,7 @@ class CheckoutService:
             if not ours:
                 raise Conflict("Stripe answered with another session.", field="session_id")
             if session.get("payment_status") in ("paid", "no_payment_required"):
-                await fulfilment.fulfil(order.id, _id(session.get("payment_intent")))
+                await fulfilment.fulfil(order.id, _id(session.get("payment_intent")), settings=self.settings)
         return order.id
 
 

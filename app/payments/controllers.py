@@ -96,7 +96,7 @@ class StripeWebhookController(Controller):
             settings.stripe_webhook_secret,
             settings.stripe_webhook_tolerance_seconds,
         )
-        return {"outcome": await webhooks.handle(event, now())}
+        return {"outcome": await webhooks.handle(event, now(), settings)}
 
 
 class OrderController(Controller):

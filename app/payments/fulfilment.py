@@ -17,10 +17,13 @@ import secrets
 import uuid
 from typing import Any
 
+from app.accounts.tables import User
 from app.catalog.tables import Entitlement
 from app.core.db import now, write_transaction
+from app.core.settings import Settings
 from app.jobs import enqueue
-from app.payments.money import commission
+from app.ops import webhooks
+from app.payments.money import commission, format_money
 from app.payments.tables import LedgerEntry, LicenseKey, LicenseSetting, Order, OrderGrant, OrderItem
 
 PAID_STATES = ("paid", "disputed")
@@ -36,8 +39,33 @@ def license_key() -> str:
     return "-".join(raw[i : i + 5] for i in range(0, 20, 5))
 
 
-async def fulfil(order_id: uuid.UUID, payment_intent: str = "") -> bool:
-    """Mark a pending order paid and grant what it bought; False if it was not pending."""
+async def _announce(settings: Settings, order_id: uuid.UUID, currency: str, items: list[OrderItem]) -> None:
+    """Queue the ``sale.completed`` outbound webhook (flat data, one event per order)."""
+    base = settings.public_url.rstrip("/")
+    handles = {
+        u["id"]: u["handle"]
+        for u in await User.select(User.id, User.handle).where(User.id.is_in([i.creator for i in items] or [order_id]))
+    }
+    creators = list(dict.fromkeys(f"@{handles.get(i.creator, '')}" for i in items))
+    listed = sorted((i.title, str(i.listing)) for i in items if i.listing is not None)
+    # The (first) listing sold; a tip-only order links to the creator's storefront.
+    url = f"{base}/listing.html?id={listed[0][1]}" if listed else f"{base}/creator.html?handle={creators[0][1:]}"
+    data = {
+        "title": ", ".join(sorted(i.title for i in items)),
+        "url": url,
+        "amount": format_money(sum(i.amount for i in items), currency),
+        "creator": ", ".join(creators),
+        "items": len(items),
+    }
+    await webhooks.emit(settings, "sale.completed", data, event_id=f"sale:{order_id}")
+
+
+async def fulfil(order_id: uuid.UUID, payment_intent: str = "", *, settings: Settings) -> bool:
+    """Mark a pending order paid and grant what it bought; False if it was not pending.
+
+    The ``sale.completed`` outbound webhook is queued in the same transaction: it exists iff
+    the sale does, and only the one fulfilment that moved the order out of pending queues it.
+    """
     async with atomic():
         t = now()
         values: dict[Any, Any] = {Order.status: "paid", Order.paid_at: t}
@@ -52,7 +80,7 @@ async def fulfil(order_id: uuid.UUID, payment_intent: str = "") -> bool:
             return False
         buyer, currency = rows[0]["buyer"], rows[0]["currency"]
         items = await OrderItem.objects().where(OrderItem.order == order_id)
-        settings = {
+        licensing = {
             s.listing: s
             for s in await LicenseSetting.objects().where(
                 LicenseSetting.listing.is_in([i.listing for i in items if i.listing] or [uuid.uuid4()]),
@@ -64,7 +92,7 @@ async def fulfil(order_id: uuid.UUID, payment_intent: str = "") -> bool:
                 ent = Entitlement(user=buyer, listing=item.listing, source="purchase", created_at=t)
                 await ent.save()
                 await OrderGrant(order_item=item.id, order=order_id, entitlement=ent.id).save()
-                setting = settings.get(item.listing)
+                setting = licensing.get(item.listing)
                 if setting is not None:
                     await LicenseKey(
                         key=license_key(),
@@ -88,6 +116,7 @@ async def fulfil(order_id: uuid.UUID, payment_intent: str = "") -> bool:
                 net=item.amount - cut,
                 created_at=t,
             ).save()
+        await _announce(settings, order_id, currency, items)
         await enqueue("payments.receipt", {"order_id": str(order_id)}, dedupe_key=f"receipt:{order_id}")
         if payment_intent:
             await enqueue("payments.settle", {"order_id": str(order_id)}, dedupe_key=f"settle:{order_id}")

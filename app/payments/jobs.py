@@ -15,7 +15,7 @@ from app.core.db import now
 from app.core.mail import Mailer
 from app.jobs import JobContext, PermanentError, register
 from app.payments.fulfilment import atomic
-from app.payments.money import allocate
+from app.payments.money import allocate, format_money
 from app.payments.stripe import PaymentGateway
 from app.payments.tables import ConnectAccount, LedgerEntry, LicenseKey, Order, OrderItem
 
@@ -95,10 +95,6 @@ async def settle(job: JobContext) -> None:
         )
 
 
-def _money(amount: int, currency: str) -> str:
-    return f"{amount / 100:.2f} {currency}"  # for display only; stored amounts stay integers
-
-
 @register("payments.receipt", max_attempts=8)
 async def receipt(job: JobContext) -> None:
     """Email the buyer a receipt with a link to their library."""
@@ -114,12 +110,12 @@ async def receipt(job: JobContext) -> None:
     base = job.state.settings.public_url.rstrip("/")
     lines = [f"Thank you for your order {order_id}.", ""]
     for item in items:
-        lines.append(f"  {item.title}: {_money(item.amount, order.currency)}")
+        lines.append(f"  {item.title}: {format_money(item.amount, order.currency)}")
         if item.id in keys:
             lines.append(f"    license key: {keys[item.id]}")
     lines += [
         "",
-        f"Total: {_money(order.total, order.currency)}",
+        f"Total: {format_money(order.total, order.currency)}",
         "",
         f"Your files are in your library: {base}/library.html",
     ]

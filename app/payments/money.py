@@ -1,6 +1,45 @@
-"""Money arithmetic in integer minor units: commission and exact pro-rata allocation."""
+"""Money arithmetic in integer minor units: commission, exact pro-rata allocation, display."""
 
 from __future__ import annotations
+
+from decimal import Decimal
+
+# ISO 4217 currencies whose minor unit is not the cent (Stripe's zero-decimal list, and the
+# three-decimal ones): 1500 JPY is ¥1,500, not ¥15.00. Every other currency has two decimals.
+ZERO_DECIMAL = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "ISK",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
+THREE_DECIMAL = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
+
+
+def minor_digits(currency: str) -> int:
+    """How many decimals the currency's minor unit has (2 unless listed above)."""
+    code = currency.upper()
+    return 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
+
+
+def format_money(amount: int, currency: str) -> str:
+    """``"12.00 EUR"``, ``"1500 JPY"``: for display only; stored amounts stay integers."""
+    digits = minor_digits(currency)
+    return f"{Decimal(amount).scaleb(-digits):.{digits}f} {currency.upper()}"
 
 
 def commission(amount: int, bps: int) -> int:

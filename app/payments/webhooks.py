@@ -19,6 +19,7 @@ from typing import Any
 
 from app.core.errors import DomainError, ServiceUnavailable
 from app.core.security import signature_problem
+from app.core.settings import Settings
 from app.payments import fulfilment, refunds
 from app.payments.tables import Order, WebhookEvent
 
@@ -82,7 +83,7 @@ async def _order_of_charge(obj: dict[str, Any]) -> Order | None:
     return rows[0] if len(rows) == 1 else None
 
 
-async def _session_event(kind: str, session: dict[str, Any]) -> str:
+async def _session_event(kind: str, session: dict[str, Any], settings: Settings) -> str:
     order = await _order_of_session(session)
     if order is None:
         return "ignored: not our session"
@@ -92,7 +93,7 @@ async def _session_event(kind: str, session: dict[str, Any]) -> str:
         return "failed" if await fulfilment.fail(order.id) else "no change"
     paid = session.get("payment_status") in ("paid", "no_payment_required")
     if kind == "checkout.session.async_payment_succeeded" or paid:
-        return "fulfilled" if await fulfilment.fulfil(order.id, pi) else "already fulfilled"
+        return "fulfilled" if await fulfilment.fulfil(order.id, pi, settings=settings) else "already fulfilled"
     return "waiting for an asynchronous payment"
 
 
@@ -128,7 +129,7 @@ SESSION_EVENTS = {
 CHARGE_EVENTS = {"charge.refunded", "charge.dispute.created", "charge.dispute.closed"}
 
 
-async def handle(event: dict[str, Any], received_at: int) -> str:
+async def handle(event: dict[str, Any], received_at: int, settings: Settings) -> str:
     """Record the event id and act on it, in one transaction; a seen id returns at once."""
     async with fulfilment.atomic():
         inserted = (
@@ -142,7 +143,7 @@ async def handle(event: dict[str, Any], received_at: int) -> str:
             return "duplicate"
         kind, obj = event["type"], event["data"]["object"]
         if kind in SESSION_EVENTS:
-            outcome = await _session_event(kind, obj)
+            outcome = await _session_event(kind, obj, settings)
         elif kind in CHARGE_EVENTS:
             outcome = await _charge_event(kind, obj)
         else:
