@@ -22,6 +22,7 @@ from app.payments.schemas import (
     ConfirmIn,
     DiscountCreate,
     DiscountOut,
+    LedgerPage,
     LicenseOut,
     LicenseSettingIn,
     LicenseVerify,
@@ -130,6 +131,13 @@ class CreatorPaymentsController(Controller):
     async def sales(self, request: Request[User, Any, Any], days: FromQuery[int] = 30) -> list[SalesOut]:
         """Earnings per currency: totals, balance, and a daily series for the chart."""
         return await ledger.sales(request.user.id, max(1, min(days, 365)))
+
+    @get("/sales/entries", response_headers=NO_STORE)
+    async def sales_entries(
+        self, request: Request[User, Any, Any], limit: FromQuery[int] = 50, cursor: FromQuery[str | None] = None
+    ) -> LedgerPage:
+        """The ledger's lines (sales, refunds, reversals), newest first, a page at a time."""
+        return await ledger.entries(request.user.id, max(1, min(limit, 200)), cursor)
 
     @get("/discounts", response_headers=NO_STORE)
     async def codes(self, request: Request[User, Any, Any]) -> list[DiscountOut]:

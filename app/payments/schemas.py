@@ -129,6 +129,26 @@ class SalesOut(Struct, kw_only=True):
     days: list[DayPoint]
 
 
+class LedgerEntryOut(Struct, kw_only=True):
+    id: uuid.UUID
+    created_at: int
+    kind: str  # sale | refund | reversal
+    title: str
+    currency: str
+    gross: int
+    fee: int
+    commission: int
+    net: int
+    held: bool
+    settled: bool
+
+
+class LedgerPage(Struct, kw_only=True):
+    items: list[LedgerEntryOut]
+    # Pass as ``cursor`` for the next (older) page; None on the last page.
+    next: str | None
+
+
 class PayoutLine(Struct, kw_only=True):
     creator: str
     email: str
