@@ -7,7 +7,7 @@
 import { api, describeError } from "../api.js";
 import { bindForm, setFormError } from "../forms.js";
 import { mountLayout } from "../layout.js";
-import { clearCart, loadCart, money, renew, saveCart } from "../payments/cart.js";
+import { clearCart, loadCart, minorPerMajor, money, renew, saveCart } from "../payments/cart.js";
 
 const account = await mountLayout();
 if (!account) window.location.assign(`/login.html?next=${encodeURIComponent(location.pathname + location.search)}`);
@@ -35,14 +35,16 @@ function row(listing, line) {
   const price = document.createElement("td");
   const p = listing.price;
   if (p.kind === "pwyw") {
+    // Typed in major units (dollars, yen); sent in minor units (cents, yen).
+    const scale = minorPerMajor(p.currency);
     const input = document.createElement("input");
     input.type = "number";
-    input.min = String(Math.max(p.pwyw_minimum, 1) / 100);
-    input.step = "0.01";
-    input.value = String((line.amount ?? Math.max(p.amount, p.pwyw_minimum, 1)) / 100);
+    input.min = String(Math.max(p.pwyw_minimum, 1) / scale);
+    input.step = String(1 / scale);
+    input.value = String((line.amount ?? Math.max(p.amount, p.pwyw_minimum, 1)) / scale);
     input.setAttribute("aria-label", `Your price for ${listing.title} (at least ${money(Math.max(p.pwyw_minimum, 1), p.currency)})`);
     input.addEventListener("change", () => {
-      line.amount = Math.round(Number(input.value) * 100);
+      line.amount = Math.round(Number(input.value) * scale);
       saveCart(renew(cart));
     });
     price.append(input, ` ${p.currency}`);
@@ -65,15 +67,21 @@ function row(listing, line) {
   return tr;
 }
 
+// The order's currency is its listings' (one per checkout); a cart of tips alone pays in USD.
+let currency = "USD";
+
 async function render() {
   const rows = [];
   for (const line of cart.items) {
     try {
-      rows.push(row(await api(`/api/v1/listings/${line.listing_id}`, { auth: true }), line));
+      const listing = await api(`/api/v1/listings/${line.listing_id}`, { auth: true });
+      currency = listing.price.currency;
+      rows.push(row(listing, line));
     } catch (err) {
       setFormError(form, describeError(err));
     }
   }
+  document.getElementById("tip-amount").step = String(1 / minorPerMajor(currency));
   lines.replaceChildren(...rows);
   document.getElementById("empty").hidden = cart.items.length > 0;
 }
@@ -81,7 +89,8 @@ async function render() {
 bindForm(form, async (values) => {
   const tips = [];
   if (values.tip_creator && Number(values.tip_amount) > 0) {
-    tips.push({ creator: values.tip_creator.replace(/^@/, ""), amount: Math.round(Number(values.tip_amount) * 100) });
+    const amount = Math.round(Number(values.tip_amount) * minorPerMajor(currency));
+    tips.push({ creator: values.tip_creator.replace(/^@/, ""), amount });
   }
   const codes = (values.codes || "").split(/[\s,]+/).filter(Boolean);
   const items = cart.items.map((i) => (i.amount === undefined ? { listing_id: i.listing_id } : i));

@@ -1,4 +1,7 @@
-/** A creator's sales: totals, balance, and a bar chart (SVG) of the last 30 days per currency. */
+/**
+ * A creator's sales: totals, balance, and a bar chart (SVG) of the last 30 days per currency
+ * (summed by the server), then the ledger's entries, newest first, a page at a time.
+ */
 
 import { api, describeError } from "../api.js";
 import { flash, mountLayout } from "../layout.js";
@@ -43,6 +46,46 @@ function chart(days, currency) {
   return svg;
 }
 
+function cell(...children) {
+  const td = document.createElement("td");
+  td.append(...children);
+  return td;
+}
+
+function entryRow(e) {
+  const tr = document.createElement("tr");
+  const kind = e.kind === "sale" ? "sale" : `${e.kind} (of a sale)`;
+  const paid = e.settled ? "yes" : e.held ? "held (dispute)" : "not yet";
+  tr.append(
+    cell(new Date(e.created_at * 1000).toLocaleDateString()),
+    cell(e.title || "—"),
+    cell(kind),
+    cell(money(e.gross, e.currency)),
+    cell(money(e.net, e.currency)),
+    cell(paid),
+  );
+  return tr;
+}
+
+/** Appends the next page of entries; the button fetches the one after it until none is left. */
+async function loadEntries(cursor) {
+  const query = new URLSearchParams({ limit: "50", ...(cursor ? { cursor } : {}) });
+  const page = await api(`/api/v1/sales/entries?${query}`);
+  document.querySelector("#entries tbody").append(...page.items.map(entryRow));
+  document.getElementById("entries-card").hidden = document.querySelector("#entries tbody").children.length === 0;
+  const more = document.getElementById("more-entries");
+  more.hidden = !page.next;
+  more.onclick = async () => {
+    more.disabled = true;
+    try {
+      await loadEntries(page.next);
+    } catch (err) {
+      flash(describeError(err));
+    }
+    more.disabled = false;
+  };
+}
+
 if (!account) {
   window.location.assign(`/login.html?next=${encodeURIComponent("/sales.html")}`);
 } else {
@@ -68,6 +111,7 @@ if (!account) {
     });
     document.getElementById("currencies").replaceChildren(...sections);
     document.getElementById("empty").hidden = sections.length > 0;
+    await loadEntries(null);
   } catch (err) {
     flash(describeError(err));
   }
