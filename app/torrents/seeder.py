@@ -34,6 +34,7 @@ import libtorrent as lt
 from app.core.settings import Settings
 from app.torrents.catalog import revoke_refunded
 from app.torrents.jobs import enqueue_builds
+from app.torrents.sessions import peer_filter, session_settings
 from app.torrents.tables import Torrent, without_metainfo
 from app.torrents.tokens import seeder_key
 from app.torrents.tracker import allowed_peers, forget_expired
@@ -41,36 +42,6 @@ from app.torrents.tracker import allowed_peers, forget_expired
 log = logging.getLogger("echoel.seeder")
 # A paid pack's session is closed after this long without an authorised peer (memory bound).
 PRIVATE_IDLE_SECONDS = 120
-
-
-def session_settings(listen: str, *, dht: bool) -> dict[str, Any]:
-    """Settings for a seeding session: TCP only, large buffers, no local discovery."""
-    return {
-        "listen_interfaces": listen,
-        "user_agent": "echoel-seeder/1",
-        # uTP is far slower than TCP on fast links (and on loopback); peers still reach us by TCP.
-        "enable_outgoing_utp": False,
-        "enable_incoming_utp": False,
-        "enable_dht": dht,
-        "enable_lsd": False,
-        "enable_upnp": False,
-        "enable_natpmp": False,
-        # The tracker may run on this host under /announce/<passkey>; libtorrent's SSRF guard
-        # would refuse a localhost tracker whose path is not exactly /announce.
-        "ssrf_mitigation": False,
-        # The private sessions' IP filter is for peers; it must not block our own tracker.
-        "apply_ip_filter_to_trackers": False,
-        "alert_mask": lt.alert_category.error | lt.alert_category.status | lt.alert_category.storage,
-        "send_buffer_watermark": 8 * 1024 * 1024,
-        "send_buffer_low_watermark": 1024 * 1024,
-        "send_buffer_watermark_factor": 150,
-        "max_queued_disk_bytes": 16 * 1024 * 1024,
-        "unchoke_slots_limit": 16,
-        # Every torrent stays active (not auto-managed): the queue would pause all but a few.
-        "active_limit": -1,
-        "active_seeds": -1,
-        "connections_limit": 400,
-    }
 
 
 @dataclass
@@ -163,7 +134,7 @@ class Seeder:
             item = self.seeded.get(torrent_id)
             if item is None or item.allowed == peers:
                 continue
-            item.session.set_ip_filter(_filter(frozenset(ip for ip, _ in peers)))
+            item.session.set_ip_filter(peer_filter(frozenset(ip for ip, _ in peers)))
             # Reach out to new buyers at once: their own first attempt may have been refused
             # before this refresh allowed them, and clients back off before retrying.
             for peer in peers - item.allowed:
@@ -196,7 +167,7 @@ class Seeder:
         params.url_seeds = []
         if row.private:
             session = lt.session(cast(Any, session_settings(f"{self.settings.seeder_host}:0", dht=False)))
-            session.set_ip_filter(_filter(frozenset()))
+            session.set_ip_filter(peer_filter(frozenset()))
         else:
             session = self.public
             params.flags &= ~lt.torrent_flags.apply_ip_filter
@@ -328,16 +299,6 @@ class Seeder:
                     await stop.wait()
         finally:
             await anyio.to_thread.run_sync(self.close)
-
-
-def _filter(allowed: frozenset[str]) -> Any:
-    """Block every address except ``allowed`` (0 = allow, 1 = blocked)."""
-    f = lt.ip_filter()
-    f.add_rule("0.0.0.0", "255.255.255.255", 1)  # noqa: S104 - a filter range, not a bind
-    f.add_rule("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1)
-    for ip in allowed:
-        f.add_rule(ip, ip, 0)
-    return f
 
 
 def read_stats(var_dir: Path) -> dict[str, Any]:

@@ -35,7 +35,7 @@ import libtorrent as lt
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from app.torrents.builder import build
-from app.torrents.seeder import _filter, session_settings
+from app.torrents.sessions import peer_filter, session_settings
 from tests.services.binaries import free_port
 from tests.services.nginx import Nginx
 
@@ -166,7 +166,7 @@ def memory_with_packs(root: Path, free: int, private: int, queue: Any) -> None:
         params.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
         if i >= free:
             session = lt.session(session_settings("127.0.0.1:0", dht=False))
-            session.set_ip_filter(_filter(frozenset()))
+            session.set_ip_filter(peer_filter(frozenset()))
             sessions.append(session)
         else:
             session = public
