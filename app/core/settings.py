@@ -36,6 +36,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "jobs_concurrency": (1, _INF),
     "jobs_max_attempts": (1, _INF),
     "jobs_lease_seconds": (1, _INF),
+    "seeder_cache_bytes": (0, _INF),
 }
 
 
@@ -129,6 +130,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     seeder_public_address: str = ""
     # How often the seeder picks up new torrents, refreshes private-torrent filters and writes stats.
     seeder_refresh_seconds: float = 5.0
+    # Disk budget in bytes for the seeder's cache of pack files (var_dir/torrents/data), refilled
+    # from object storage on demand. The seeder evicts least-recently-used packs past it; packs in
+    # use, being built or being fetched may exceed it for a while. 0: unlimited (never evicts).
+    seeder_cache_bytes: int = 20 * 1024**3
     # Base URL the seeder reaches the tracker at; empty: public_url.
     tracker_url: str = ""
     # Seconds between a client's announces; a peer is forgotten after twice that.
