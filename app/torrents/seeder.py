@@ -13,6 +13,12 @@ Limits of the address filter: buyers behind one NAT share an address, so a non-b
 revoked buyer) behind the same address as a valid buyer of the same pack is let through while
 that buyer is active; and a revoked buyer keeps any bytes already received.
 
+Packs live in a disk-bounded cache (``cache.py``): a pack is seeded only while its files are
+there. Past the budget the least-recently-used packs without peers are evicted (their torrent
+removed first); an evicted pack is fetched back from object storage, in the background, once a
+peer announces it with bytes left (or a buyer announces a paid one), and seeded once verified.
+Meanwhile the web seed covers it. So memory and disk stay bounded with many packs.
+
 All libtorrent calls run in a worker thread; the loop itself only talks to the database.
 """
 
@@ -28,16 +34,18 @@ from pathlib import Path
 from typing import Any, cast
 
 import anyio
+import anyio.abc
 import anyio.to_thread
 import libtorrent as lt
 
 from app.core.settings import Settings
+from app.torrents.cache import FillFailed, PackCache
 from app.torrents.catalog import revoke_refunded
 from app.torrents.jobs import enqueue_builds
 from app.torrents.sessions import peer_filter, session_settings
 from app.torrents.tables import Torrent, without_metainfo
 from app.torrents.tokens import seeder_key
-from app.torrents.tracker import allowed_peers, forget_expired
+from app.torrents.tracker import allowed_peers, forget_expired, wanting_peers
 
 log = logging.getLogger("echoel.seeder")
 # A paid pack's session is closed after this long without an authorised peer (memory bound).
@@ -54,6 +62,7 @@ class Seeded:
     uploaded: int = -1
     resumed: bool = False
     idle_since: float | None = None
+    peers: int = 0
 
 
 @dataclass
@@ -70,6 +79,10 @@ class Stats:
     # Torrents added from saved resume data, and torrents libtorrent had to re-check (hash).
     resumed: int = 0
     checked: int = 0
+    # The pack cache: fills under way, packs fetched back and packs evicted since the start.
+    filling: int = 0
+    fetched: int = 0
+    evicted: int = 0
     listen: dict[str, int] = field(default_factory=dict)
 
 
@@ -86,6 +99,10 @@ class Seeder:
         self.public = lt.session(cast(Any, session_settings(listen, dht=True)))
         self.seeded: dict[uuid.UUID, Seeded] = {}
         self.stats = Stats()
+        self.cache = PackCache(settings)
+        self.cache.sweep()
+        self._filling: set[uuid.UUID] = set()
+        self._fills: anyio.abc.TaskGroup | None = None
         self._last_save = time.monotonic()
 
     # --- one refresh --------------------------------------------------------------------
@@ -94,13 +111,24 @@ class Seeder:
         """Pick up new torrents, rebuild private filters, handle alerts, report stats."""
         rows = await without_metainfo(Torrent.status == "ready")
         wanted = {r.id: r for r in rows}
-        # The .torrent bytes only for those not seeded yet (what _add reads).
-        unseeded = [i for i in wanted if i not in self.seeded]
+        allowed = {r.id: frozenset(await allowed_peers(r.id)) for r in rows if r.private}
+        demand = await wanting_peers()
+        # The .torrent bytes only for packs not seeded yet whose folder is there (cached, or from
+        # before the cache: adopted if intact) or that someone wants (what _add reads): an
+        # evicted pack nobody asks for costs nothing.
+        unseeded = [
+            i
+            for i, r in wanted.items()
+            if i not in self.seeded
+            and i not in self._filling
+            and (allowed.get(i) if r.private else i in demand or self.cache.dir_of(i).is_dir())
+        ]
         if unseeded:
             for row in await Torrent.select(Torrent.id, Torrent.metainfo).where(Torrent.id.is_in(unseeded)):
                 wanted[row["id"]].metainfo = row["metainfo"]
-        allowed = {r.id: frozenset(await allowed_peers(r.id)) for r in rows if r.private}
-        deltas = await anyio.to_thread.run_sync(self._sync, wanted, allowed)
+        deltas, missing = await anyio.to_thread.run_sync(self._sync, wanted, allowed)
+        for pack in missing:
+            await self._start_fill(pack)
         for torrent_id, (peers, rate, delta) in deltas.items():
             was = wanted[torrent_id]
             if delta == 0 and peers == was.peers and rate == was.upload_rate:
@@ -116,18 +144,25 @@ class Seeder:
 
     def _sync(
         self, wanted: dict[uuid.UUID, Torrent], allowed: dict[uuid.UUID, frozenset[tuple[str, int]]]
-    ) -> dict[uuid.UUID, tuple[int, int, int]]:
+    ) -> tuple[dict[uuid.UUID, tuple[int, int, int]], list[Torrent]]:
+        """Apply one refresh to the sessions; returns swarm figures and the packs to fetch back."""
         for torrent_id in list(self.seeded):
             if torrent_id not in wanted:
                 self._remove(torrent_id)
         self._retire_idle(allowed)
+        active = {i for i, item in self.seeded.items() if item.peers}
+        evicted = set(self.cache.evict(active, release=self._forget))
+        self.stats.evicted += len(evicted)
+        missing = []
         for torrent_id, row in wanted.items():
-            # A paid pack wakes up when a buyer announces it (and is dialled at once below).
-            if torrent_id not in self.seeded and (not row.private or allowed.get(torrent_id)):
+            # A paid pack wakes up when a buyer announces it (and is dialled at once below);
+            # only packs whose .torrent refresh() read (cached, wanted or woken) are candidates.
+            if torrent_id not in self.seeded and torrent_id not in evicted and row.metainfo:
                 try:
-                    self._add(row)
+                    if not self._add(row) and self.cache.fill_failed(torrent_id) is None:
+                        missing.append(row)
                 except Exception:
-                    # A broken pack (files missing or changed) must not stop the others.
+                    # A broken pack (a corrupt .torrent) must not stop the others.
                     log.exception("cannot seed torrent %s", torrent_id)
                     continue
         for torrent_id, peers in allowed.items():
@@ -144,10 +179,13 @@ class Seeder:
         if time.monotonic() - self._last_save > 60:
             self.save_resume_data()
         self.stats.dormant = sum(1 for t in wanted if t not in self.seeded)
-        return self._collect()
+        return self._collect(), missing
 
-    def _add(self, row: Torrent) -> None:
+    def _add(self, row: Torrent) -> bool:
+        """Seed a pack if its files are in the cache (False: it must be fetched first)."""
         ti = lt.torrent_info(row.metainfo)
+        if not self.cache.check(row.id, ti):
+            return False
         resume = self.resume_dir / f"{row.id}.resume"
         if resume.exists():
             params = lt.read_resume_data(resume.read_bytes())
@@ -159,7 +197,7 @@ class Seeder:
             # We hashed these files ourselves when building: no need to check them again.
             params.flags |= lt.torrent_flags.seed_mode
             resumed = False
-        params.save_path = row.data_dir
+        params.save_path = str(self.cache.dir_of(row.id))
         params.flags &= ~lt.torrent_flags.auto_managed
         params.flags &= ~lt.torrent_flags.paused
         params.flags |= lt.torrent_flags.apply_ip_filter if row.private else 0
@@ -174,6 +212,29 @@ class Seeder:
         handle = session.add_torrent(params)
         self.seeded[row.id] = Seeded(row.id, row.private, handle, session, resumed=resumed)
         self.stats.resumed += int(resumed)
+        return True
+
+    async def _start_fill(self, row: Torrent) -> None:
+        self._filling.add(row.id)
+        if self._fills is not None:
+            self._fills.start_soon(self._fill, row)
+        else:  # refresh() called on its own, outside run()
+            await self._fill(row)
+
+    async def _fill(self, row: Torrent) -> None:
+        """Fetch an evicted pack back (verified); the next refresh seeds it."""
+        try:
+            await self.cache.fill(row)
+            self.stats.fetched += 1
+        except FillFailed:
+            log.exception("seeder: cannot fetch pack %s back into the cache", row.id)
+        finally:
+            self._filling.discard(row.id)
+
+    def _forget(self, torrent_id: uuid.UUID) -> None:
+        """Stop seeding a pack whose files are being evicted (its resume data goes with them)."""
+        if torrent_id in self.seeded:
+            self._remove(torrent_id)
 
     def _retire_idle(self, allowed: dict[uuid.UUID, frozenset[tuple[str, int]]]) -> None:
         now = time.monotonic()
@@ -240,6 +301,9 @@ class Seeder:
             checked=self.stats.checked,
             torrents=len(self.seeded),
             dormant=self.stats.dormant,
+            filling=len(self._filling),
+            fetched=self.stats.fetched,
+            evicted=self.stats.evicted,
         )
         for item in self.seeded.values():
             status = item.handle.status()
@@ -249,6 +313,9 @@ class Seeder:
                 item.uploaded = status.all_time_upload
             delta = max(0, status.all_time_upload - item.uploaded)
             item.uploaded = status.all_time_upload
+            item.peers = status.num_peers
+            if status.num_peers:
+                self.cache.touch(item.torrent_id)  # in use: evicted last
             out[item.torrent_id] = (status.num_peers, status.upload_payload_rate, delta)
             stats.peers += status.num_peers
             stats.seeding += int(status.is_seeding)
@@ -290,14 +357,20 @@ class Seeder:
     async def run(self, stop: anyio.Event) -> None:
         """Refresh every ``seeder_refresh_seconds`` until ``stop`` is set, then save and close."""
         try:
-            while not stop.is_set():
-                try:
-                    await self.refresh()
-                except Exception:
-                    log.exception("seeder refresh failed")
-                with anyio.move_on_after(self.settings.seeder_refresh_seconds):
-                    await stop.wait()
+            # Fills run beside the refreshes: a 50 GB pack must not hold up the paid packs'
+            # filters. On stop, a fill under way finishes its current step in its thread.
+            async with anyio.create_task_group() as fills:
+                self._fills = fills
+                while not stop.is_set():
+                    try:
+                        await self.refresh()
+                    except Exception:
+                        log.exception("seeder refresh failed")
+                    with anyio.move_on_after(self.settings.seeder_refresh_seconds):
+                        await stop.wait()
+                fills.cancel_scope.cancel()
         finally:
+            self._fills = None
             await anyio.to_thread.run_sync(self.close)
 
 

@@ -15,6 +15,7 @@ from app.core.errors import Forbidden, InvalidInput, NotFound
 from app.core.settings import Settings
 from app.storage.protocol import ObjectStorage
 from app.torrents import builder
+from app.torrents.cache import PackCache, PackPreparing
 from app.torrents.catalog import pack_version
 from app.torrents.packs import Entitlements, NoEntitlements, PackVersion, clean_relative_path, materialise
 from app.torrents.tables import Passkey, Torrent, TrackerPeer, without_metainfo
@@ -25,7 +26,7 @@ class TorrentService:
     def __init__(self, settings: Settings, entitlements: Entitlements | None = None) -> None:
         self.settings = settings
         self.entitlements = entitlements or NoEntitlements()
-        self.data_root = settings.var_path / "torrents" / "data"
+        self.cache = PackCache(settings)
         self.base = settings.public_url.rstrip("/")
         self.tracker = (settings.tracker_url or settings.public_url).rstrip("/")
 
@@ -45,21 +46,23 @@ class TorrentService:
             raise InvalidInput("two files share a path")
         row = existing or Torrent(listing_id=version.listing_id, version_id=version.version_id, name=version.name)
         row.private, row.status, row.progress, row.error = version.private, "building", 0.0, ""
-        data_dir = self.data_root / str(row.id)
-        row.data_dir = str(data_dir.resolve())
+        data_dir = self.cache.dir_of(row.id)
+        row.data_dir = str(data_dir)
         await row.save()
         state = {"progress": 0.0, "done": False}
 
         def work() -> builder.BuiltTorrent:
             try:
-                materialise(version, data_dir)
-                return builder.build(
-                    data_dir,
-                    version.name,
-                    files,
-                    private=version.private,
-                    progress=lambda p: state.__setitem__("progress", p),
-                )
+                # Under the pack's cache lock, so the seeder never evicts a pack being built.
+                with self.cache.building(row.id):
+                    materialise(version, data_dir)
+                    return builder.build(
+                        data_dir,
+                        version.name,
+                        files,
+                        private=version.private,
+                        progress=lambda p: state.__setitem__("progress", p),
+                    )
             finally:
                 state["done"] = True
 
@@ -191,7 +194,15 @@ class TorrentService:
         elif token != PUBLIC:
             raise NotFound("no such web seed")
         relative = clean_relative_path(path)
-        root = Path(torrent.data_dir)
+        if self.cache.state(torrent.id) != "cached":
+            # Evicted from the seeder's cache: fetch it back in the background (verified before
+            # anything is served from it) and have the client retry; BEP 19 clients honour
+            # Retry-After on a 503. Why a fill failed is logged, not told to the public.
+            if not self.cache.start_fill(torrent):
+                raise PackPreparing("this pack cannot be prepared right now: retry later", 60)
+            raise PackPreparing("this pack is being fetched into the seeder's cache: retry shortly", 5)
+        self.cache.touch(torrent.id)
+        root = self.cache.dir_of(torrent.id)
         target = (root / relative).resolve()
         if not target.is_relative_to((root / torrent.name).resolve()) or not target.is_file():
             raise NotFound("no such file in this pack")

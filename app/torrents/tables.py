@@ -35,7 +35,8 @@ class Torrent(Table, tablename="torrents"):
     piece_size = Integer(default=0)
     total_size = BigInt(default=0)
     file_count = Integer(default=0)
-    # The folder holding ``name/<files>``: what the seeder seeds and the web seed serves.
+    # The folder holding ``name/<files>``: what the seeder seeds and the web seed serves. It is
+    # in the seeder's pack cache, which may evict it and fetch it back (see ``cache.py``).
     data_dir = Text(default="")
     # The .torrent without trackers or web seeds; those are added per requester.
     metainfo = Bytea(default=b"")

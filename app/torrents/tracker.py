@@ -258,3 +258,13 @@ async def allowed_peers(torrent_id: uuid.UUID) -> set[tuple[str, int]]:
 
 async def forget_expired() -> None:
     await TrackerPeer.delete().where(TrackerPeer.expires_at <= db.now())
+
+
+async def wanting_peers() -> set[uuid.UUID]:
+    """Torrents some peer announced lately with bytes left: the seeder fetches those back if evicted."""
+    rows = (
+        await TrackerPeer.select(TrackerPeer.torrent_id)
+        .where(TrackerPeer.complete == False, TrackerPeer.expires_at > db.now())  # noqa: E712 - Piccolo query
+        .distinct()
+    )
+    return {r["torrent_id"] for r in rows}

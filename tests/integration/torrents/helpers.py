@@ -15,6 +15,7 @@ from typing import Any
 
 import libtorrent as lt
 
+from app.catalog.tables import Listing, ListingVersion
 from app.torrents.packs import PackFile, PackVersion
 from tests.services.binaries import REPO_ROOT, free_port, wait_until
 
@@ -41,6 +42,17 @@ def make_pack(
         digests[rel] = digest.hexdigest()
     version = PackVersion(listing_id=uuid.uuid4(), version_id=uuid.uuid4(), name=name, files=files, private=private)
     return version, digests
+
+
+async def published_version(creator_id: uuid.UUID, slug: str) -> tuple[Listing, ListingVersion]:
+    """A published sample-pack listing with one published version (1.0), no files yet."""
+    now = int(time.time())
+    listing = Listing(creator=creator_id, slug=slug, kind="sample_pack", title=slug.title(), status="published")
+    listing.created_at = listing.updated_at = now
+    await listing.save()
+    version = ListingVersion(listing=listing.id, label="1.0", published=True, created_at=now)
+    await version.save()
+    return listing, version
 
 
 def verify(save_path: Path, name: str, digests: dict[str, str]) -> None:

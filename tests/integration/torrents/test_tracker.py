@@ -14,7 +14,7 @@ import httpx
 import libtorrent as lt
 import pytest
 
-from app.catalog.tables import Entitlement, Listing, ListingFile, ListingVersion
+from app.catalog.tables import Entitlement, Listing, ListingFile
 from app.core.errors import InvalidInput
 from app.jobs.tables import Job
 from app.jobs.worker import Worker
@@ -24,7 +24,7 @@ from app.torrents.packs import PackFile, PackVersion
 from app.torrents.services import TorrentService
 from app.torrents.tables import Torrent, TrackerPeer
 from tests.integration.accounts.helpers import bearer, login, signup
-from tests.integration.torrents.helpers import make_pack
+from tests.integration.torrents.helpers import make_pack, published_version
 
 
 def _query(info_hash: bytes, peer_id: bytes = b"-XX0001-abcdefghijkl", port: int = 6881, **extra: str) -> str:
@@ -215,18 +215,7 @@ async def test_published_sample_pack_version_is_built_by_a_job(client: httpx.Asy
     state = client._transport.app.state  # type: ignore[attr-defined]
     creator = await signup_user(client)
     now = int(time.time())
-    listing = Listing(
-        creator=uuid.UUID(creator["id"]),
-        slug="drums",
-        kind="sample_pack",
-        title="Drums",
-        status="published",
-        created_at=now,
-        updated_at=now,
-    )
-    await listing.save()
-    version = ListingVersion(listing=listing.id, label="1.0", published=True, created_at=now)
-    await version.save()
+    listing, version = await published_version(uuid.UUID(creator["id"]), "drums")
     data = b"RIFF" + bytes(range(256)) * 400
     key = f"listings/{listing.id}/kick.wav"
     path = state.storage.path(key)
