@@ -14,7 +14,7 @@ from app.accounts.tables import User
 from app.core.errors import problem
 from app.core.http import NO_STORE, client_ip
 from app.torrents.cache import PackPreparing
-from app.torrents.schemas import TorrentView, to_view
+from app.torrents.schemas import TorrentView
 from app.torrents.services import TorrentService
 from app.torrents.tracker import Tracker
 from app.torrents.webseed import parse_range, read_span
@@ -86,12 +86,11 @@ class TorrentController(Controller):
     ) -> list[TorrentView]:
         """A listing's torrents (building ones with their progress), with live swarm figures."""
         rows = await svc.for_listing(listing)
-        return [to_view(t, svc.magnet(t) if t.status == "ready" and not t.private else None) for t in rows]
+        return [svc.view(t) for t in rows]
 
     @get("/{torrent_id:uuid}", opt=PUBLIC, cache=False)
     async def show(self, svc: NamedDependency[TorrentService], torrent_id: FromPath[uuid.UUID]) -> TorrentView:
-        torrent = await svc.get(torrent_id)
-        return to_view(torrent, None if torrent.private else svc.magnet(torrent))
+        return svc.view(await svc.get(torrent_id))
 
     @get("/{torrent_id:uuid}/torrent", opt=PUBLIC)
     async def public_file(

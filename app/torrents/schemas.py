@@ -30,9 +30,13 @@ class TorrentView(msgspec.Struct):
     p2p_bytes: int
     http_bytes: int
     magnet: str | None
+    # Ready torrents only: whether the seeder's cache holds the pack's files ("cached"), is
+    # fetching them back from object storage ("fetching") or evicted them ("evicted": the web
+    # seed fetches them again on the first request); empty while building or failed.
+    cache: str = ""
 
 
-def to_view(t: Torrent, magnet: str | None) -> TorrentView:
+def to_view(t: Torrent, magnet: str | None, cache: str = "") -> TorrentView:
     return TorrentView(
         id=t.id,
         listing_id=t.listing_id,
@@ -52,4 +56,5 @@ def to_view(t: Torrent, magnet: str | None) -> TorrentView:
         p2p_bytes=t.p2p_bytes,
         http_bytes=t.http_bytes,
         magnet=magnet,
+        cache=cache,
     )

@@ -18,6 +18,7 @@ from app.torrents import builder
 from app.torrents.cache import PackCache, PackPreparing
 from app.torrents.catalog import pack_version
 from app.torrents.packs import Entitlements, NoEntitlements, PackVersion, clean_relative_path, materialise
+from app.torrents.schemas import TorrentView, to_view
 from app.torrents.tables import Passkey, Torrent, TrackerPeer, without_metainfo
 from app.torrents.tokens import PUBLIC, make_webseed_token, read_webseed_token
 
@@ -104,6 +105,12 @@ class TorrentService:
         if row is None or row.status != "ready":
             raise NotFound("no such torrent")
         return row
+
+    def view(self, torrent: Torrent) -> TorrentView:
+        """The API view: the magnet for free ready packs, and where the seeder's cache stands."""
+        if torrent.status != "ready":
+            return to_view(torrent, None)
+        return to_view(torrent, None if torrent.private else self.magnet(torrent), self.cache.state(torrent.id))
 
     # --- what downloaders get -----------------------------------------------------------
 

@@ -63,7 +63,15 @@ function item(torrent) {
   swarm.textContent =
     `${torrent.peers} peer${torrent.peers === 1 ? "" : "s"} connected · seeding at ${formatSize(torrent.upload_rate)}/s · ` +
     `${formatSize(torrent.p2p_bytes)} shared peer-to-peer, ${formatSize(torrent.http_bytes)} over HTTP`;
-  li.append(actions, swarm, status);
+  li.append(actions, swarm);
+  // The seeder keeps only recently wanted packs on its disk; one it evicted comes back from
+  // storage when someone downloads it.
+  if (torrent.cache === "fetching") {
+    li.append(el("p", { className: "small cache", textContent: "The seeder is fetching this pack back from storage: peer-to-peer starts in a moment." }));
+  } else if (torrent.cache === "evicted") {
+    li.append(el("p", { className: "muted small cache", textContent: "Not seeded right now: starting a download fetches it back to the seeder." }));
+  }
+  li.append(status);
   return li;
 }
 
@@ -98,7 +106,7 @@ export async function showTorrents(listingId, section, list) {
         return li;
       }),
     );
-    const building = torrents.some((t) => t.status === "building");
+    const building = torrents.some((t) => t.status === "building" || t.cache === "fetching");
     timer = setTimeout(load, building ? BUILDING_REFRESH_MS : REFRESH_MS);
   };
   await load();

@@ -139,7 +139,8 @@ async def test_over_budget_the_least_recently_used_pack_is_evicted(
     assert not cache.dir_of(second.id).exists()
     assert not (cache.resume_dir / f"{second.id}.resume").exists()
     assert _pack_files(cache, first).is_dir() and _pack_files(cache, third).is_dir()
-    assert cache.state(second.id) == "evicted" and cache.state(first.id) == "cached"
+    service = TorrentService(cache_settings)
+    assert service.view(second).cache == "evicted" and service.view(first).cache == "cached"
 
 
 @pytest.mark.parametrize("budget", [PACK // 2])
