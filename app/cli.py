@@ -70,6 +70,9 @@ def cmd_run(args: argparse.Namespace) -> None:
         # Websocket frames over 128 KiB are refused before they are buffered (uvicorn's default
         # is 16 MiB); signaling itself allows 64 KiB per message (app.collab.messages).
         ws_max_size=128 * 1024,
+        # No permessage-deflate: each compressed socket keeps two zlib contexts (most of its
+        # memory), and signaling's small messages spent more CPU on (de)compressing than on relaying.
+        ws_per_message_deflate=False,
     )
 
 

@@ -55,7 +55,8 @@ def ready(_: ServerConnection, request: Request) -> Response | None:
 
 
 async def main(port: int) -> None:
-    async with serve(handler, "127.0.0.1", port, process_request=ready, max_size=64 * 1024):
+    # Without permessage-deflate, as `echoel run` serves signaling: the same work on both sides.
+    async with serve(handler, "127.0.0.1", port, process_request=ready, max_size=64 * 1024, compression=None):
         await asyncio.Future()
 
 
