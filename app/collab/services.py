@@ -64,6 +64,16 @@ class SessionService:
             raise NotFound(NOT_FOUND)
         return room, member
 
+    async def active_members(self, session_id: uuid.UUID) -> set[uuid.UUID] | None:
+        """Who is still in the live session; None once it has expired or is gone."""
+        live = await CollabSession.exists().where(CollabSession.id == session_id, CollabSession.expires_at > now())
+        if not live:
+            return None
+        rows = await SessionMember.select(SessionMember.user).where(
+            SessionMember.session == session_id, SessionMember.removed_at.is_null()
+        )
+        return {r["user"] for r in rows}
+
     async def _members(self, session_id: uuid.UUID) -> list[Member]:
         rows = (
             await SessionMember.select(

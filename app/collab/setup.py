@@ -14,6 +14,7 @@ from app.collab import messages as m
 from app.collab.channels import room_channel
 from app.collab.controllers import SessionController
 from app.collab.limits import allowed_origins
+from app.collab.rooms import Rooms
 from app.collab.services import SessionService
 from app.collab.signaling import signaling
 from app.core.settings import Settings
@@ -31,9 +32,10 @@ def attach(app: Litestar, settings: Settings, channels: ChannelsPlugin) -> None:
         envelope = m.Envelope(kind="kick", sender="", user_id=str(user_id), to="")
         try:
             await channels.wait_published(msgspec.json.encode(envelope), room_channel(session_id))
-        except Exception:  # the removal stands; the next heartbeat's membership check drops the sockets
+        except Exception:  # the removal stands; the room's next membership check drops the sockets
             log.warning("could not announce a removal; sockets close at the next heartbeat", exc_info=True)
 
     service.on_kick = kick
     app.state.sessions = service
+    app.state.rooms = Rooms(channels, service.active_members, settings.collab_heartbeat_seconds)
     app.state.collab_origins = allowed_origins(settings)

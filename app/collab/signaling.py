@@ -32,15 +32,15 @@ from app.collab import messages as m
 from app.collab import tickets
 from app.collab.channels import room_channel
 from app.collab.limits import TokenBucket, origin_ok
+from app.collab.rooms import Rooms
 from app.collab.services import SessionService
 from app.core.errors import NotFound
 
 log = logging.getLogger("echoel.collab.signaling")
 
 AUTH_TIMEOUT = 5.0
-# The server pings every HEARTBEAT seconds; a socket silent for IDLE_LIMIT is dropped, and
-# membership and expiry are re-checked at each beat.
-HEARTBEAT = 15.0
+# The server pings every heartbeat (settings) and drops a socket silent for IDLE_LIMIT; the room
+# re-checks membership and expiry at the same pace (app.collab.rooms).
 IDLE_LIMIT = 45.0
 RATE, BURST = 50.0, 100.0
 # Messages refused by the rate limit before the socket is closed as a flood.
@@ -67,6 +67,9 @@ class Connection:
         self.socket, self.channels, self.room, self.user = socket, channels, room, user
         self.channel = room_channel(room)
         self.peer = secrets.token_hex(8)
+        self.user_id = str(user.id)
+        # Filled by the room (app.collab.rooms), drained by this socket's writer.
+        self.outbox: asyncio.Queue[m.Envelope] = asyncio.Queue()
         self.bucket = TokenBucket(RATE, BURST)
         self.strikes = 0
         self.last_seen = time.monotonic()
@@ -79,7 +82,7 @@ class Connection:
                 await self.socket.send_text(data.decode())
 
     async def publish(self, kind: str, body: bytes = b"null", to: str = "") -> None:
-        envelope = m.Envelope(kind=kind, sender=self.peer, user_id=str(self.user.id), to=to, body=msgspec.Raw(body))
+        envelope = m.Envelope(kind=kind, sender=self.peer, user_id=self.user_id, to=to, body=msgspec.Raw(body))
         await self.channels.wait_published(msgspec.json.encode(envelope), self.channel)
 
     # --- from the client ----------------------------------------------------------------
@@ -128,21 +131,13 @@ class Connection:
 
     # --- from the room ------------------------------------------------------------------
 
-    async def on_event(self, raw: bytes) -> None:
-        try:
-            env = m.decode_envelope(raw)
-        except msgspec.DecodeError:
-            return
-        if env.kind == "kick" and env.user_id == str(self.user.id):
-            await self.close(4403, "removed from the session")
-            return
-        if env.sender == self.peer or (env.to and env.to != self.peer):
-            return
+    async def on_event(self, env: m.Envelope) -> None:
+        """One envelope the room addressed to this socket (kicks the room handles itself)."""
         if env.kind == "msg":
             await self.send(bytes(env.body))
         elif env.kind == "join":
             await self.send(bytes(env.body))
-            me = m.Presence(to=env.sender, from_=self.peer, user_id=str(self.user.id), handle=self.user.handle)
+            me = m.Presence(to=env.sender, from_=self.peer, user_id=self.user_id, handle=self.user.handle)
             await self.publish("msg", m.encode(me), to=env.sender)
         elif env.kind == "leave":
             await self.send(m.encode(m.Leave(from_=env.sender, user_id=env.user_id)))
@@ -168,15 +163,16 @@ async def _reader(conn: Connection) -> None:
         await conn.on_text(text)
 
 
-async def _heartbeat(conn: Connection, sessions: SessionService) -> None:
+async def _writer(conn: Connection) -> None:
+    while not conn.closed:
+        await conn.on_event(await conn.outbox.get())
+
+
+async def _heartbeat(conn: Connection, every: float) -> None:
     while True:
-        await asyncio.sleep(HEARTBEAT)
+        await asyncio.sleep(every)
         if time.monotonic() - conn.last_seen > IDLE_LIMIT:
             raise Close(4408, "silent too long")
-        try:
-            await sessions.membership(conn.room, conn.user.id)
-        except NotFound:
-            raise Close(4403, "no longer a member of this session") from None
         await conn.send(m.encode(m.Ping(t=time.time())))
 
 
@@ -237,12 +233,16 @@ async def signaling(
     try:
         user = await _login(socket, session_id, sessions)
         conn = Connection(socket, channels, session_id, user)
-        async with channels.start_subscription([conn.channel]) as subscriber:
-            welcome = m.Welcome(peer=conn.peer, user_id=str(user.id), handle=user.handle, session=str(session_id))
+        rooms: Rooms = socket.app.state.rooms
+        await rooms.enter(session_id, conn)
+        try:
+            welcome = m.Welcome(peer=conn.peer, user_id=conn.user_id, handle=user.handle, session=str(session_id))
             await conn.send(m.encode(welcome))
-            join = m.Join(from_=conn.peer, user_id=str(user.id), handle=user.handle)
+            join = m.Join(from_=conn.peer, user_id=conn.user_id, handle=user.handle)
             await conn.publish("join", m.encode(join))
-            await _run(conn, subscriber, sessions)
+            await _run(conn, rooms.heartbeat)
+        finally:
+            await rooms.leave(session_id, conn)
     except Close as exc:
         if conn is None:
             await socket.close(code=exc.code, reason=exc.reason)
@@ -259,14 +259,8 @@ async def signaling(
                 log.warning("could not announce a leave", exc_info=True)
 
 
-async def _run(conn: Connection, subscriber: Any, sessions: SessionService) -> None:
-    async def relay() -> None:
-        async for raw in subscriber.iter_events():
-            await conn.on_event(raw)
-            if conn.closed:
-                return
-
-    tasks = [asyncio.create_task(t) for t in (_reader(conn), relay(), _heartbeat(conn, sessions))]
+async def _run(conn: Connection, heartbeat: float) -> None:
+    tasks = [asyncio.create_task(t) for t in (_reader(conn), _writer(conn), _heartbeat(conn, heartbeat))]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -26,6 +26,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "bcrypt_rounds": (4, 31),
     "access_token_minutes": (1, 15),
     "turn_ttl_seconds": (60, 3600),
+    "collab_heartbeat_seconds": (0.5, 300),
     "hash_threads": (1, 64),
     "workers": (1, 64),
     "upload_part_bytes": (5 * 1024 * 1024, 64 * 1024 * 1024),  # S3's smallest part; ≤ 64 MiB for Cloudflare
@@ -82,6 +83,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     turn_ttl_seconds: int = 3600
     # Extra origins (comma-separated) allowed to open the signaling websocket besides public_url.
     allowed_origins: str = ""
+    # Seconds between signaling pings, and between a room's re-checks of membership and expiry.
+    collab_heartbeat_seconds: float = 15.0
     max_body_bytes: int = 1024 * 1024
 
     # Object storage: "local" (files under var_dir, URLs signed and served by the app) or "s3".

@@ -13,7 +13,12 @@ from app.collab.peer import ws_url
 from tests.integration.collab.helpers import join, link_invite, open_session, user
 
 # Many sign-ups from one address in one test run: lift the auth throttles for these apps.
-LIVE_ENV = {"ECHOEL_AUTH_MAX_FAILURES": "100000", "ECHOEL_AUTH_REQUESTS_PER_MINUTE": "100000"}
+LIVE_ENV = {
+    "ECHOEL_AUTH_MAX_FAILURES": "100000",
+    "ECHOEL_AUTH_REQUESTS_PER_MINUTE": "100000",
+    # Rooms re-check membership every second (15 s in production), so tests see it happen.
+    "ECHOEL_COLLAB_HEARTBEAT_SECONDS": "1",
+}
 
 
 async def new_user(base: str) -> dict[str, Any]:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+import uuid
 
 import httpx
 import pytest
 import websockets
+from piccolo.querystring import QueryString
 
+from app.core.db import connected, make_engine
 from tests.integration.collab.live import new_room, new_user, next_of, open_socket, signal_in
 from tests.support import LiveApp
 
@@ -153,6 +157,31 @@ async def test_removed_member_is_disconnected(live: LiveApp) -> None:
     await ws.send(json.dumps({"type": "auth", "token": guest["token"]}))
     with pytest.raises(websockets.ConnectionClosed):
         await ws.recv()
+
+
+async def test_membership_is_rechecked_without_a_kick(live: LiveApp) -> None:
+    """A removal whose push was lost (written straight to the database here): the room's own
+    re-check closes that member's socket, and only that one."""
+    host, guest = await new_user(live.url), await new_user(live.url)
+    room = await new_room(live.url, host, [guest])
+    wh, _ = await signal_in(live.url, room, host)
+    wg, _ = await signal_in(live.url, room, guest)
+    engine = make_engine(live.env["ECHOEL_DATABASE_URL"])
+    async with connected(engine):
+        await engine.run_querystring(
+            QueryString(
+                'UPDATE collab_members SET removed_at = {} WHERE session = {} AND "user" = {}',
+                int(time.time()),
+                uuid.UUID(room),
+                uuid.UUID(guest["id"]),
+            )
+        )
+    with pytest.raises(websockets.ConnectionClosed) as info:
+        await asyncio.wait_for(drain(wg), 10)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 4403
+    await wh.send(json.dumps({"type": "ping", "t": 2.0}))
+    assert (await next_of(wh, "pong"))["t"] == 2.0
+    await wh.close()
 
 
 async def test_big_signaling_message_crosses_notify_limit(live: LiveApp) -> None:
