@@ -13,6 +13,7 @@ import anyio.to_thread
 from app.core import db
 from app.core.errors import Forbidden, InvalidInput, NotFound
 from app.core.settings import Settings
+from app.ops import webhooks
 from app.storage.protocol import ObjectStorage
 from app.torrents import builder
 from app.torrents.cache import PackCache, PackPreparing
@@ -88,8 +89,22 @@ class TorrentService:
         row.info_hash_v1, row.info_hash_v2 = built.info_hash_v1, built.info_hash_v2
         row.total_size, row.file_count = built.total_size, built.file_count
         row.status, row.progress = "ready", 1.0
-        await row.save()
+        # The pack's announcement is queued iff the torrent is recorded ready (same transaction).
+        async with db.write_transaction(Torrent._meta.db):
+            await row.save()
+            await self._announce(row, version)
         return row
+
+    async def _announce(self, row: Torrent, version: PackVersion) -> None:
+        gib = row.total_size / 1024**3
+        data = {
+            "title": version.name,
+            "url": f"{self.base}/listing.html?id={version.listing_id}",
+            "size": f"{gib:.2f} GiB" if gib >= 1 else f"{row.total_size / 1024**2:.1f} MiB",
+            "files": row.file_count,
+            "access": "buyers only (private torrent)" if row.private else "free (magnet and web seed)",
+        }
+        await webhooks.emit(self.settings, "pack.published", data, event_id=f"pack:{row.version_id}")
 
     async def publish_catalog_version(self, storage: ObjectStorage, version_id: uuid.UUID) -> Torrent:
         """Build the torrent of a published catalog version (run from a background job)."""
