@@ -98,7 +98,8 @@ async def test_migrate_rebuilds_an_index_of_an_older_shape_and_refills_it(
         await engine.run_ddl("DROP TABLE search_docs")
         await engine.run_ddl("CREATE TABLE search_docs (rid BIGSERIAL PRIMARY KEY, id TEXT UNIQUE, doc TEXT)")
         backend = PostgresSearch(engine)
-        with pytest.raises(Exception, match="head"):
+        # Which missing column PostgreSQL names first (head, tsv, facets) depends on the query.
+        with pytest.raises(Exception, match=r"column \S+ does not exist"):
             await search(backend, "survivor")
 
         result = run_cli(["migrate"], test_env(url, tmp_path / "var"))
