@@ -16,6 +16,7 @@ from litestar import Litestar
 from app.asgi import create_app
 from app.core import db
 from app.core.settings import Settings
+from tests.integration.ops.receiver import Receiver
 from tests.integration.payments.stripe_server import PaidStripeMock
 from tests.services.minio import MinioServer
 from tests.services.postgres import PostgresServer
@@ -52,6 +53,13 @@ def stripe_mock() -> Iterator[PaidStripeMock]:
     """One stripe-mock (with its paid-intent proxy) for the whole run."""
     with PaidStripeMock() as server:
         yield server
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A local HTTP server standing for the operator's webhook receiver."""
+    with Receiver() as r:
+        yield r
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

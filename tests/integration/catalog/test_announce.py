@@ -5,26 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from app.core.settings import Settings
-from app.jobs.tables import Job
-from app.ops.webhooks import DELIVER_KIND
 from tests.integration.catalog.conftest import LIMITS
 from tests.integration.catalog.helpers import listing, upload, user
-from tests.integration.ops.receiver import Receiver
+from tests.integration.ops.receiver import Receiver, webhook_jobs
 from tests.integration.storage.conftest import s3_settings
 from tests.services.minio import MinioServer
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as r:
-        yield r
 
 
 @pytest.fixture
@@ -56,6 +47,5 @@ async def test_publishing_announces_the_listing_once(
     # Unpublished and published again: the same event, queued once.
     await status("archived")
     await status("published")
-    jobs = await Job.select(Job.id).where(Job.kind == DELIVER_KIND)
-    assert len(jobs) == 1
+    assert len(await webhook_jobs()) == 1
     assert len(receiver.requests) == 1

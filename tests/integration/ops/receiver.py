@@ -1,11 +1,16 @@
-"""A real local HTTP server that records webhook deliveries and answers with scripted statuses."""
+"""A real local HTTP server that records webhook deliveries and answers with scripted statuses,
+and the outbound webhook jobs the app queued (decoded)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from app.jobs.tables import Job
+from app.ops.webhooks import DELIVER_KIND
 
 
 class Receiver:
@@ -44,3 +49,12 @@ class Receiver:
             time.sleep(0.05)
         assert len(self.requests) >= count, f"expected {count} deliveries, got {len(self.requests)}"
         return self.requests
+
+
+async def webhook_jobs(event: str | None = None) -> list[dict[str, Any]]:
+    """Queued outbound webhook jobs (status and decoded payload), of ``event`` if given."""
+    rows = await Job.select(Job.status, Job.payload).where(Job.kind == DELIVER_KIND)
+    for row in rows:
+        if isinstance(row["payload"], str):
+            row["payload"] = json.loads(row["payload"])
+    return [r for r in rows if event is None or r["payload"]["event"] == event]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,7 @@ import pytest
 
 from app.core.security import signature_problem
 from app.core.settings import Settings
-from app.jobs.tables import Job
-from app.ops.webhooks import DELIVER_KIND
-from tests.integration.ops.receiver import Receiver
+from tests.integration.ops.receiver import Receiver, webhook_jobs
 from tests.integration.payments.conftest import stripe_env
 from tests.integration.payments.helpers import checkout, deliver, event, for_sale, session_id, session_object, user
 from tests.integration.payments.stripe_server import PaidStripeMock
@@ -25,31 +22,14 @@ SECRET = "whsec-outbound-" + "o" * 24
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as r:
-        yield r
-
-
-@pytest.fixture
 def settings(db_url: str, var_dir: Path, stripe_mock: PaidStripeMock, receiver: Receiver) -> Settings:
     extra = {"ECHOEL_WEBHOOK_URLS": receiver.url, "ECHOEL_WEBHOOK_SECRET": SECRET}
     return test_settings(db_url, var_dir, **stripe_env(stripe_mock, **extra))
 
 
-def payload(row: dict[str, Any]) -> dict[str, Any]:
-    value = row["payload"]
-    return dict(json.loads(value) if isinstance(value, str) else value)
-
-
-async def sale_jobs() -> list[dict[str, Any]]:
-    """The outbound webhook jobs of sales (publishing the listing announced that, too)."""
-    rows = await Job.select(Job.status, Job.payload).where(Job.kind == DELIVER_KIND)
-    return [r for r in rows if payload(r)["event"] == "sale.completed"]
-
-
 async def sales_delivered() -> list[dict[str, Any]]:
     for _ in range(200):
-        rows = await sale_jobs()
+        rows = await webhook_jobs("sale.completed")
         if rows and all(r["status"] == "done" for r in rows):
             return rows
         await asyncio.sleep(0.05)
@@ -73,7 +53,7 @@ async def test_paid_checkout_delivers_one_signed_sale_completed_though_stripe_sa
     # Not paid yet (an asynchronous payment method): nothing to announce.
     unpaid = session_object(stripe_mock.url, sid, order_id, "unpaid", "pi_sale")
     assert (await deliver(client, event("checkout.session.completed", unpaid))).json()["outcome"].startswith("waiting")
-    assert await sale_jobs() == []
+    assert await webhook_jobs("sale.completed") == []
     paid = event("checkout.session.completed", session_object(stripe_mock.url, sid, order_id, "paid", "pi_sale"))
     # The same event three times (Stripe's retries), a second event for the same session, and the
     # success page: one sale, so one announcement.

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import httpx
 import msgspec
 
-from app.jobs.tables import Job
-from app.ops.webhooks import DELIVER_KIND
 from app.torrents.services import TorrentService
+from tests.integration.ops.receiver import webhook_jobs
 from tests.integration.torrents.helpers import make_pack
 
 
@@ -23,10 +21,9 @@ async def test_built_pack_queues_one_pack_published(client: httpx.AsyncClient, t
     first = await service.publish(version)
     again = await service.publish(version)  # already ready: nothing new is announced
     assert first.id == again.id and first.status == "ready"
-    jobs = await Job.select(Job.payload).where(Job.kind == DELIVER_KIND)
+    jobs = await webhook_jobs()
     assert len(jobs) == 1
     payload = jobs[0]["payload"]
-    payload = json.loads(payload) if isinstance(payload, str) else payload
     assert payload["event"] == "pack.published" and payload["event_id"] == f"pack:{version.version_id}"
     data = payload["data"]
     assert data["title"] == version.name and data["files"] == 2
