@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,19 @@ async def test_concurrent_writers_all_land(engine: PooledSQLiteEngine) -> None:
         await _sql(engine, "INSERT INTO counter (id, n) VALUES ({}, 0)", 100 + i)
 
     await asyncio.gather(*(bump() for _ in range(40)), *(insert(i) for i in range(40)))
+    # The writers queued in this process (not in SQLite's sleeping busy handler): an open
+    # IMMEDIATE transaction holds the queue, and a plain write waits for it there.
+    pool = engine._pool()
+    async with engine.transaction(transaction_type=TransactionType.immediate):
+        assert pool.write_lock.locked()
+        # A fresh context: a task inheriting ours would join the open transaction.
+        late = asyncio.create_task(insert(99), context=contextvars.Context())
+        await asyncio.sleep(0.05)
+        assert not late.done()
+    await asyncio.wait_for(late, 5)
+    assert not pool.write_lock.locked()
     assert (await _sql(engine, "SELECT n FROM counter WHERE id = 1"))[0]["n"] == 40
-    assert (await _sql(engine, "SELECT COUNT(*) AS c FROM counter"))[0]["c"] == 41
+    assert (await _sql(engine, "SELECT COUNT(*) AS c FROM counter"))[0]["c"] == 42
 
 
 async def test_transaction_connections_go_back_to_the_pool(engine: PooledSQLiteEngine) -> None:
