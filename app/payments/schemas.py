@@ -68,6 +68,9 @@ class OrderOut(Struct, kw_only=True):
     subtotal: int
     discount: int
     total: int
+    # How much of ``total`` Stripe has refunded so far: 0 < refunded < total is a partial refund
+    # (the order stays ``paid``); a full refund makes it ``refunded``.
+    refunded: int
     created_at: int
     paid_at: int | None
     items: list[OrderItemOut]

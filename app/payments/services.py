@@ -49,6 +49,7 @@ async def orders_out(orders: list[Order]) -> list[OrderOut]:
             subtotal=o.subtotal,
             discount=o.discount,
             total=o.total,
+            refunded=o.refunded,
             created_at=o.created_at,
             paid_at=o.paid_at,
             items=by_order[o.id],

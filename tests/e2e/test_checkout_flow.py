@@ -24,6 +24,7 @@ from tests.e2e.conftest import screenshot
 from tests.e2e.test_catalog_flow import account, log_in
 from tests.integration.catalog.helpers import listing, upload
 from tests.integration.payments.conftest import stripe_env
+from tests.integration.payments.helpers import charge_object, event, signed
 from tests.integration.payments.stripe_server import PaidStripeMock
 from tests.support import LiveApp, test_env
 
@@ -54,6 +55,24 @@ async def latest_session(db_url: str) -> str:
     return str(rows[0]["stripe_session_id"])
 
 
+async def latest_order(db_url: str) -> tuple[str, int]:
+    """The newest order's id and total."""
+    engine = make_engine(db_url)
+    rows = await engine.run_querystring(QueryString("SELECT id, total FROM orders ORDER BY created_at DESC LIMIT 1"))
+    return str(rows[0]["id"]), int(rows[0]["total"])
+
+
+async def refund_part(app: LiveApp, stripe_url: str, order_id: str, total: int, refunded: int) -> None:
+    """Stripe's signed ``charge.refunded`` for part of the order, delivered to the live app."""
+    charge = charge_object(
+        stripe_url, "pi_e2e", amount=total, amount_refunded=refunded, refunded=False, metadata={"order_id": order_id}
+    )
+    body, headers = signed(event("charge.refunded", charge))
+    async with httpx.AsyncClient(base_url=app.url, timeout=30) as client:
+        r = await client.post("/api/v1/stripe/webhook", content=body, headers=headers)
+    assert r.json()["outcome"] == "partial refund: access kept", r.text
+
+
 async def published(base_url: str, creator: dict[str, str], **fields: Any) -> dict[str, Any]:
     """A published listing of ``creator`` with one file, made through the API."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
@@ -78,7 +97,9 @@ async def stand_in_for_stripe(page: Page, app: LiveApp, db_url: str) -> None:
     await page.route(re.compile(r"^https://checkout\.stripe\.com/.*"), stripe_checkout)
 
 
-async def test_buy_a_listing_and_find_it_in_the_library(shop: tuple[LiveApp, str], page: Page) -> None:
+async def test_buy_a_listing_and_find_it_in_the_library(
+    shop: tuple[LiveApp, str], page: Page, stripe_mock: PaidStripeMock
+) -> None:
     app, db_url = shop
     creator = await account(app.url, creator=True)
     buyer = await account(app.url)
@@ -106,6 +127,16 @@ async def test_buy_a_listing_and_find_it_in_the_library(shop: tuple[LiveApp, str
     await page.goto(f"{app.url}/orders.html")
     await expect(page.locator("#orders")).to_contain_text("paid")
     await expect(page.locator("#orders")).to_contain_text(title)
+
+    # Part of it refunded: the order is still paid for, but the buyer is told what came back.
+    order_id, total = await latest_order(db_url)
+    assert total == 650
+    await refund_part(app, stripe_mock.url, order_id, total, 250)
+    await page.reload()
+    back = await page.evaluate("new Intl.NumberFormat(undefined, {style: 'currency', currency: 'USD'}).format(2.5)")
+    status = page.locator("#orders tbody tr").first.locator("td").last
+    await expect(status).to_contain_text("partly refunded")
+    await expect(status).to_contain_text(f"{back} refunded")
 
 
 async def older_entries(db_url: str, handle: str, count: int) -> None:

@@ -13,6 +13,19 @@ function cell(...children) {
   return td;
 }
 
+/** The order's state for the buyer: a partial refund leaves the order paid, but not simply "paid". */
+function status(o) {
+  const partly = o.status === "paid" && o.refunded > 0;
+  const label = document.createElement("span");
+  label.className = partly ? "status-partly-refunded" : `status-${o.status}`;
+  label.textContent = partly ? "partly refunded" : o.status;
+  if (o.refunded <= 0 || o.status === "refunded") return [label];
+  const amount = document.createElement("div");
+  amount.className = "muted";
+  amount.textContent = `${money(o.refunded, o.currency)} refunded`;
+  return [label, amount];
+}
+
 if (!account) {
   window.location.assign(`/login.html?next=${encodeURIComponent("/orders.html")}`);
 } else {
@@ -30,10 +43,7 @@ if (!account) {
         }
         return line;
       });
-      const status = document.createElement("span");
-      status.className = `status-${o.status}`;
-      status.textContent = o.status;
-      tr.append(cell(new Date(o.created_at * 1000).toLocaleDateString()), cell(...items), cell(money(o.total, o.currency)), cell(status));
+      tr.append(cell(new Date(o.created_at * 1000).toLocaleDateString()), cell(...items), cell(money(o.total, o.currency)), cell(...status(o)));
       return tr;
     });
     document.querySelector("#orders tbody").replaceChildren(...rows);

@@ -77,6 +77,8 @@ async def test_one_partial_refund_returns_its_share_of_gross_and_commission_and_
     assert await can_download(client, buyer, item) == 200
     row = await order_row(order_id)
     assert row.status == "paid" and row.refunded == 500
+    mine = (await client.get(f"/api/v1/orders/{order_id}", headers=buyer)).json()
+    assert (mine["status"], mine["total"], mine["refunded"]) == ("paid", 1500, 500)
 
     sales = (await client.get("/api/v1/sales", headers=creator)).json()[0]
     assert sales["refunds"] == 500 and sales["fee"] == FEE
