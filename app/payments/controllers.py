@@ -13,13 +13,14 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from app.accounts.auth import requires_role
 from app.accounts.tables import User
 from app.core.db import now
-from app.core.http import NO_STORE
-from app.payments import discounts, ledger, licenses, webhooks
+from app.core.http import NO_STORE, public_cache
+from app.payments import discounts, ledger, licenses, money, webhooks
 from app.payments.checkout import CheckoutService
 from app.payments.schemas import (
     CheckoutCreate,
     CheckoutOut,
     ConfirmIn,
+    CurrenciesOut,
     DiscountCreate,
     DiscountOut,
     LedgerPage,
@@ -79,6 +80,18 @@ class CheckoutController(Controller):
         """The success page: fulfil from Stripe's own word on the session (idempotent)."""
         order_id = await checkout.confirm(request.user, data.session_id)
         return await payments.order(request.user, order_id)
+
+
+class CurrencyController(Controller):
+    path = "/api/v1/currencies"
+    tags = ["payments"]
+    opt = PUBLIC
+
+    # Changes only with a release: an hour in browsers, a day at the edge.
+    @get("/", response_headers=public_cache(3600, swr=86400, cdn_max_age=86400))
+    async def digits(self) -> CurrenciesOut:
+        """Each currency's minor-unit digits as the server and Stripe count them; pages format with these."""
+        return CurrenciesOut(default=money.DEFAULT_DIGITS, digits=money.digits_table())
 
 
 class StripeWebhookController(Controller):

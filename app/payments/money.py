@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-# ISO 4217 currencies whose minor unit is not the cent (Stripe's zero-decimal list, and the
-# three-decimal ones): 1500 JPY is ¥1,500, not ¥15.00. Every other currency has two decimals.
+# Currencies whose minor unit in Stripe's API is not the cent: Stripe's zero-decimal list, and
+# the three-decimal ones. 1500 JPY is ¥1,500, not ¥15.00. Every other currency has two decimals
+# *as Stripe counts them*, which is what we store and send: ISK is whole krónur everywhere else
+# (ISO 4217, and browsers' Intl data), but Stripe kept it two-decimal (an amount of 100 is 1 kr),
+# as it does HUF and TWD, whose payouts must be whole units. This table, not the browser's, is
+# what the pages format with (GET /api/v1/currencies).
 ZERO_DECIMAL = frozenset(
     [
         "BIF",
         "CLP",
         "DJF",
         "GNF",
-        "ISK",
         "JPY",
         "KMF",
         "KRW",
@@ -28,12 +31,18 @@ ZERO_DECIMAL = frozenset(
     ]
 )
 THREE_DECIMAL = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
+DEFAULT_DIGITS = 2
 
 
 def minor_digits(currency: str) -> int:
     """How many decimals the currency's minor unit has (2 unless listed above)."""
     code = currency.upper()
-    return 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
+    return 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else DEFAULT_DIGITS
+
+
+def digits_table() -> dict[str, int]:
+    """Every currency whose minor unit is not two decimals, with its digits (for the pages)."""
+    return {code: minor_digits(code) for code in sorted(ZERO_DECIMAL | THREE_DECIMAL)}
 
 
 def format_money(amount: int, currency: str) -> str:

@@ -167,3 +167,11 @@ class SettleIn(Body):
 
 class LinkOut(Struct, kw_only=True):
     url: str
+
+
+class CurrenciesOut(Struct, kw_only=True):
+    """How many decimals each currency's minor unit has, as Stripe counts them."""
+
+    # For any currency not in ``digits``.
+    default: int
+    digits: dict[str, int]

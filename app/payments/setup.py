@@ -11,6 +11,7 @@ from app.payments.controllers import (
     AdminPaymentsController,
     CheckoutController,
     CreatorPaymentsController,
+    CurrencyController,
     LicenseController,
     OrderController,
     StripeWebhookController,
@@ -20,6 +21,7 @@ from app.payments.stripe import make_gateway
 
 ROUTE_HANDLERS: list[type[Controller]] = [
     CheckoutController,
+    CurrencyController,
     StripeWebhookController,
     OrderController,
     CreatorPaymentsController,
