@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -27,32 +28,33 @@ LISTINGS = [
 ]
 
 
-async def publish_listings(database_url: str) -> None:
+async def publish_listings(
+    database_url: str, handle: str = f"maker{TAG}", listings: list[dict[str, Any]] | None = None
+) -> None:
     """Write published listings (and their outbox rows) straight into the live app's database."""
     engine = db.make_engine(database_url)
     db.bind_tables(engine)
     await db.start(engine)
     try:
         creator = User(
-            email=f"s{TAG}@example.com",
-            handle=f"maker{TAG}",
+            email=f"{handle}@example.com",
+            handle=handle,
             password_hash="x",
             role="creator",
             display_name="Search Maker",
         )
         await creator.save()
         t = int(time.time())
-        for title, kind, tags in LISTINGS:
+        rows = listings or [{"title": title, "kind": kind, "tags": tags} for title, kind, tags in LISTINGS]
+        for fields in rows:
             listing = Listing(
                 creator=creator.id,
                 slug=uuid.uuid4().hex[:10],
-                kind=kind,
-                title=title,
-                tags=tags,
                 status="published",
                 created_at=t,
                 updated_at=t,
                 published_at=t,
+                **fields,
             )
             async with engine.transaction():
                 await listing.save()
@@ -102,3 +104,32 @@ async def test_search_page(live_app: LiveApp, page: Page) -> None:
     # Nothing found: the page says what to do next.
     await page.fill("#q", "zzqxv nothing")
     await expect(page.locator("#results .empty")).to_contain_text("Remove a filter chip")
+
+
+async def test_search_prices_in_the_servers_minor_units(live_app: LiveApp, page: Page) -> None:
+    handle = f"yen{TAG}"
+    priced = [("Koto Keys", "JPY", 1500), ("Geysir Drones", "ISK", 150000), ("Tape Hiss", "USD", 1299)]
+    await publish_listings(
+        live_app.env["ECHOEL_DATABASE_URL"],
+        handle,
+        [
+            {"title": t, "kind": "preset_bank", "tags": "[]", "price_kind": "fixed", "price_amount": a, "currency": c}
+            for t, c, a in priced
+        ],
+    )
+    await wait_indexed(live_app.url, handle, len(priced))
+    await page.goto(f"{live_app.url}/search.html?creator={handle}")
+    results = page.locator("#results .result")
+    await expect(results).to_have_count(3)
+    # The page's own locale writes the amounts. Yen have no minor unit (¥1,500, never ¥15); ISK
+    # is whole krónur to Intl, but Stripe and the server count it in hundredths: 150000 is 1,500 kr.
+    for title, currency, major in (
+        ("Koto Keys", "JPY", 1500),
+        ("Geysir Drones", "ISK", 1500),
+        ("Tape Hiss", "USD", 12.99),
+    ):
+        shown = await page.evaluate(
+            "([currency, major]) => new Intl.NumberFormat(undefined, {style: 'currency', currency}).format(major)",
+            [currency, major],
+        )
+        await expect(results.filter(has_text=title).locator(".price")).to_have_text(shown)

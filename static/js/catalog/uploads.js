@@ -8,6 +8,7 @@
  */
 
 import { ApiError, api } from "../api.js";
+import { formatMoney } from "../money.js";
 
 const RESUME_PREFIX = "echoel.upload.";
 
@@ -131,9 +132,7 @@ export function formatSize(bytes) {
 
 /** "€15.00", "Free", "Pay what you want (from $3.00)" */
 export function formatPrice(price) {
-  const format = new Intl.NumberFormat(undefined, { style: "currency", currency: price.currency });
-  // Minor units: cents for EUR, none for JPY; the currency says how many digits.
-  const money = (minor) => format.format(minor / 10 ** format.resolvedOptions().maximumFractionDigits);
+  const money = (minor) => formatMoney(minor, price.currency);
   if (price.kind === "free") return "Free";
   if (price.kind === "fixed") return money(price.amount);
   return price.pwyw_minimum ? `Pay what you want (from ${money(price.pwyw_minimum)})` : "Pay what you want";

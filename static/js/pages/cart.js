@@ -7,7 +7,8 @@
 import { api, describeError } from "../api.js";
 import { bindForm, setFormError } from "../forms.js";
 import { mountLayout } from "../layout.js";
-import { clearCart, loadCart, minorPerMajor, money, renew, saveCart } from "../payments/cart.js";
+import { formatMoney as money, minorPerMajor } from "../money.js";
+import { clearCart, loadCart, renew, saveCart } from "../payments/cart.js";
 
 const account = await mountLayout();
 if (!account) window.location.assign(`/login.html?next=${encodeURIComponent(location.pathname + location.search)}`);

@@ -2,7 +2,7 @@
 
 import { api, describeError } from "../api.js";
 import { flash, mountLayout } from "../layout.js";
-import { money } from "../payments/cart.js";
+import { formatMoney as money } from "../money.js";
 
 const account = await mountLayout();
 document.getElementById("loading").hidden = true;

@@ -5,7 +5,7 @@
 
 import { api, describeError } from "../api.js";
 import { flash, mountLayout } from "../layout.js";
-import { money } from "../payments/cart.js";
+import { formatMoney as money } from "../money.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const account = await mountLayout();

@@ -4,6 +4,7 @@
  */
 
 import { mountLayout } from "../layout.js";
+import { formatMoney } from "../money.js";
 
 const FACETS = [
   ["kind", "kind", "Type"],
@@ -23,10 +24,6 @@ const KIND_NAMES = {
 const $ = (id) => document.getElementById(id);
 let state = new URLSearchParams(window.location.search);
 let latest = 0;
-
-function money(amount, currency) {
-  return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(amount / 100);
-}
 
 function setParam(name, value) {
   if (value === "" || value === false || value === null) state.delete(name);
@@ -54,7 +51,7 @@ function resultItem(hit) {
   meta.className = "meta";
   const price = document.createElement("span");
   price.className = "price";
-  price.textContent = hit.is_free ? "Free" : money(hit.price, hit.currency);
+  price.textContent = hit.is_free ? "Free" : formatMoney(hit.price, hit.currency);
   const by = document.createElement("a");
   by.href = `/creator.html?handle=${encodeURIComponent(hit.creator)}`;
   by.textContent = `by ${hit.creator_name}`;

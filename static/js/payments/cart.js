@@ -4,8 +4,6 @@
  * `id` is the cart's idempotency id: retrying the same checkout returns the same order.
  */
 
-import { formatPrice } from "../catalog/uploads.js";
-
 const KEY = "echoel:cart";
 
 export function loadCart() {
@@ -30,18 +28,4 @@ export function renew(cart) {
 
 export function clearCart() {
   localStorage.removeItem(KEY);
-}
-
-/**
- * Money for display only (the amounts stay integers of minor units), through the catalog's
- * price formatter, which scales by the currency's own fraction digits: ¥1,500, not ¥15.00.
- */
-export function money(minor, currency) {
-  return formatPrice({ kind: "fixed", amount: minor, currency });
-}
-
-/** Minor units per major unit of a currency (100 for EUR, 1 for JPY): for amount inputs. */
-export function minorPerMajor(currency) {
-  const { maximumFractionDigits } = new Intl.NumberFormat(undefined, { style: "currency", currency }).resolvedOptions();
-  return 10 ** maximumFractionDigits;
 }
