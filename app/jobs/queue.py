@@ -12,7 +12,6 @@ from typing import Any
 
 import msgspec
 from piccolo.engine import PostgresEngine
-from piccolo.engine.sqlite import TransactionType
 from piccolo.querystring import QueryString
 
 from app.jobs.tables import Job
@@ -117,9 +116,10 @@ async def claim(worker_id: str, kinds: list[str], lease_ms: int) -> ClaimedJob |
         probe = _DUE.replace("@KINDS@", ", ".join("{}" for _ in kinds))
         if not await engine.run_querystring(QueryString(probe, now, now, *kinds)):
             return None
-        # BEGIN IMMEDIATE takes SQLite's write lock up front, so no two claims interleave.
-        async with engine.transaction(transaction_type=TransactionType.immediate):
-            rows = await engine.run_querystring(QueryString(_claim_sql(kinds, ""), *args))
+        # One UPDATE ... RETURNING takes SQLite's write lock as it starts, so no two claims
+        # interleave; as one statement it holds the lock for no await of ours, and it queues
+        # with this process's other writers ("update").
+        rows = await engine.run_querystring(QueryString(_claim_sql(kinds, ""), *args, query_type="update"))
     if not rows:
         return None
     row = dict(rows[0])
@@ -129,7 +129,7 @@ async def claim(worker_id: str, kinds: list[str], lease_ms: int) -> ClaimedJob |
 
 
 async def _update(sql: str, *args: Any) -> bool:
-    rows = await Job._meta.db.run_querystring(QueryString(sql + " RETURNING id", *args))
+    rows = await Job._meta.db.run_querystring(QueryString(sql + " RETURNING id", *args, query_type="update"))
     return bool(rows)
 
 
@@ -187,6 +187,7 @@ async def sweep() -> int:
             "WHERE status = 'queued' AND attempts >= max_attempts AND locked_until_ms < {} RETURNING id",
             now,
             now,
+            query_type="update",
         )
     )
     return len(rows)
