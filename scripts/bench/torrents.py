@@ -34,12 +34,13 @@ import libtorrent as lt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.torrents.builder import build
+from app.torrents.builder import build, piece_size_for
 from app.torrents.sessions import peer_filter, session_settings
 from tests.services.binaries import free_port
 from tests.services.nginx import Nginx
 
 MB = 1024 * 1024
+BEST_OF = 3  # timings are the best of three, baselines included
 NGINX_CONF = """
 events {}
 http {
@@ -71,31 +72,41 @@ def make_pack(root: Path, total_mib: int) -> list[tuple[str, int]]:
 
 
 def openssl_rate(algorithm: str) -> float:
-    """Bytes/s of ``openssl speed`` on one core at 16 KiB blocks."""
-    out = subprocess.run(
-        ["openssl", "speed", "-seconds", "3", "-bytes", "16384", algorithm],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    line = next(ln for ln in out.splitlines() if ln.lower().startswith(algorithm))
-    value = re.findall(r"([\d.]+)k", line)[-1]
-    return float(value) * 1000
+    """Best bytes/s of BEST_OF runs of ``openssl speed`` on one core at 16 KiB blocks."""
+    best = 0.0
+    for _ in range(BEST_OF):
+        out = subprocess.run(
+            ["openssl", "speed", "-seconds", "2", "-bytes", "16384", algorithm],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        line = next(ln for ln in out.splitlines() if ln.lower().startswith(algorithm))
+        best = max(best, float(re.findall(r"([\d.]+)k", line)[-1]) * 1000)
+    return best
 
 
 def timed_build(root: Path, files: list[tuple[str, int]], **kw: Any) -> float:
-    start = time.perf_counter()
-    build(root, "pack", files, private=False, **kw)
-    return time.perf_counter() - start
+    """Best seconds of BEST_OF builds: the machine is noisy, and openssl gets its best too."""
+    best = float("inf")
+    for _ in range(BEST_OF):
+        start = time.perf_counter()
+        build(root, "pack", files, private=False, **kw)
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def v2_only_build(root: Path, files: list[tuple[str, int]]) -> float:
     entries = [lt.create_file_entry(f"pack/{p}", s) for p, s in sorted(files)]
-    start = time.perf_counter()
-    ct = lt.create_torrent(entries, 0, lt.create_torrent.v2_only)
-    lt.set_piece_hashes(ct, str(root))
-    lt.bencode(ct.generate())
-    return time.perf_counter() - start
+    piece = piece_size_for(sum(s for _, s in files))  # the same pieces as build()
+    best = float("inf")
+    for _ in range(BEST_OF):
+        start = time.perf_counter()
+        ct = lt.create_torrent(entries, piece, lt.create_torrent.v2_only)
+        lt.set_piece_hashes(ct, str(root))
+        lt.bencode(ct.generate())
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def download(metainfo: bytes, save: str, peer: tuple[str, int] | None, queue: Any) -> None:
@@ -133,12 +144,17 @@ def download(metainfo: bytes, save: str, peer: tuple[str, int] | None, queue: An
 
 
 def fetch(metainfo: bytes, save: Path, peer: tuple[str, int] | None) -> float:
-    shutil.rmtree(save, ignore_errors=True)
+    """Seconds for one download into ``save``, which is removed again afterwards.
+
+    Removing it drops its dirty pages before they are written back: otherwise the disk flushes
+    earlier runs' downloads while the next one is measured.
+    """
     queue: Any = mp.get_context("spawn").Queue()
     child = mp.get_context("spawn").Process(target=download, args=(metainfo, str(save), peer, queue))
     child.start()
     seconds: float = queue.get(timeout=600)
     child.join()
+    shutil.rmtree(save, ignore_errors=True)
     return seconds
 
 
@@ -192,7 +208,6 @@ def main() -> None:
 
         # 1. creation
         sha1, sha256 = openssl_rate("sha1"), openssl_rate("sha256")
-        timed_build(root / "data", files, v1_only=True)  # warm the page cache
         v1 = timed_build(root / "data", files, v1_only=True)
         v2 = v2_only_build(root / "data", files)
         hybrid = timed_build(root / "data", files)
@@ -218,13 +233,13 @@ def main() -> None:
             seeder.add_torrent(params)
             time.sleep(1)
             peer = ("127.0.0.1", seeder.listen_port())
-            fetch(metainfo, root / "warm", peer)  # warm-up: page cache, TCP windows
+            fetch(metainfo, root / "dl", peer)  # warm-up: page cache, TCP windows
             cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-            p2p = min(fetch(metainfo, root / f"p2p{i}", peer) for i in range(2))
+            p2p = min(fetch(metainfo, root / "dl", peer) for i in range(2))
             cpu1 = resource.getrusage(resource.RUSAGE_SELF)
             cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
             del seeder
-            via_nginx = min(fetch(metainfo, root / f"web{i}", None) for i in range(2))
+            via_nginx = min(fetch(metainfo, root / "dl", None) for i in range(2))
         rows += [
             ("p2p download from our seeder", f"{size / p2p / MB:.0f} MB/s", "goal >= 200 MB/s"),
             (
