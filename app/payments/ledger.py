@@ -21,6 +21,8 @@ DAY = 86400
 
 # Per currency, summed by the database: the page never loads a creator's entries to add them up.
 # ``held`` is a boolean on PostgreSQL and 0/1 on SQLite; ``NOT held`` reads the same on both.
+# What is still owed either way is ``net + recovered`` of unsettled entries: ``recovered`` is the
+# part of a refund that a transfer reversal already took back from the creator (see reversals).
 TOTALS_SQL = """
 SELECT currency,
        SUM(CASE WHEN kind = 'sale' THEN gross ELSE 0 END) AS gross,
@@ -28,8 +30,8 @@ SELECT currency,
        SUM(commission) AS commission,
        -SUM(CASE WHEN kind <> 'sale' THEN gross ELSE 0 END) AS refunds,
        SUM(net) AS net,
-       SUM(CASE WHEN settled_at IS NULL AND NOT held THEN net ELSE 0 END) AS balance,
-       SUM(CASE WHEN settled_at IS NULL AND held THEN net ELSE 0 END) AS held
+       SUM(CASE WHEN settled_at IS NULL AND NOT held THEN net + recovered ELSE 0 END) AS balance,
+       SUM(CASE WHEN settled_at IS NULL AND held THEN net + recovered ELSE 0 END) AS held
 FROM ledger_entries
 WHERE creator = {}
 GROUP BY currency
@@ -124,12 +126,16 @@ async def payout_report() -> list[PayoutLine]:
             LedgerEntry.creator,
             LedgerEntry.currency,
             Sum(LedgerEntry.net).as_alias("amount"),
+            Sum(LedgerEntry.recovered).as_alias("recovered"),
             Count().as_alias("entries"),
         )
         .where(LedgerEntry.settled_at.is_null(), LedgerEntry.held == False)  # noqa: E712 - Piccolo query
         .group_by(LedgerEntry.creator, LedgerEntry.currency)
     )
-    owed = {(r["creator"], r["currency"]): (int(r["amount"] or 0), int(r["entries"])) for r in rows}
+    owed = {
+        (r["creator"], r["currency"]): (int(r["amount"] or 0) + int(r["recovered"] or 0), int(r["entries"]))
+        for r in rows
+    }
     users = {u.id: u for u in await User.objects().where(User.id.is_in([k[0] for k in owed] or [uuid.uuid4()]))}
     return [
         PayoutLine(creator=users[c].handle, email=users[c].email, currency=cur, amount=v[0], entries=v[1])

@@ -30,6 +30,9 @@ class PaymentGateway(Protocol):
     async def create_express_account(self, email: str, idempotency_key: str) -> dict[str, Any]: ...
     async def create_account_link(self, account: str, refresh_url: str, return_url: str) -> dict[str, Any]: ...
     async def create_transfer(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]: ...
+    async def create_transfer_reversal(
+        self, transfer: str, params: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]: ...
 
 
 class StripeGateway:
@@ -92,6 +95,16 @@ class StripeGateway:
     async def create_transfer(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         return await self._run(
             self.client.v1.transfers.create, params=params, options={"idempotency_key": idempotency_key}
+        )
+
+    async def create_transfer_reversal(
+        self, transfer: str, params: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        return await self._run(
+            self.client.v1.transfers.reversals.create,
+            transfer,
+            params=params,
+            options={"idempotency_key": idempotency_key},
         )
 
 

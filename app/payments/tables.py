@@ -85,8 +85,12 @@ class LedgerEntry(Table, tablename="ledger_entries"):
     held = Boolean(default=False)
     created_at = BigInt(index=True)
     # Paid out: by a Connect transfer (its id) or by the operator marking the report settled.
+    # A refund or reversal of a sale that went out by transfer is paid back by a transfer
+    # reversal (``transfer_id`` is then its trr_ id, see ``reversals``): settled when it covered
+    # the whole entry, else ``recovered`` says how much of ``-net`` it took back.
     settled_at = BigInt(null=True, default=None)
     transfer_id = Varchar(length=255, default="")
+    recovered = Integer(default=0)
 
 
 class WebhookEvent(Table, tablename="stripe_events"):
