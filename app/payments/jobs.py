@@ -1,8 +1,8 @@
-"""After-commit work of a fulfilled order: the Stripe fee and transfers, and the receipt email.
+"""After-commit work: a fulfilled order's Stripe fee and transfers, transfer reversals, the receipt email.
 
-Both are idempotent by the order's id (a job may run more than once): the fee is recorded by a
-conditional UPDATE on ``fee_recorded``, transfers carry an idempotency key per ledger entry and
-are written back only where none is recorded yet, and the receipt has a stable Message-ID.
+Each is idempotent (a job may run more than once): the fee is recorded by a conditional UPDATE
+on ``fee_recorded``, transfers and transfer reversals carry an idempotency key per ledger entry
+and are written back only where none is recorded yet, and the receipt has a stable Message-ID.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from app.accounts.tables import User
 from app.core.db import now
 from app.core.mail import Mailer
 from app.jobs import JobContext, PermanentError, register
+from app.payments import reversals
 from app.payments.fulfilment import atomic
 from app.payments.money import allocate, format_money
 from app.payments.stripe import PaymentGateway
@@ -90,9 +91,57 @@ async def settle(job: JobContext) -> None:
             },
             idempotency_key=f"transfer:{sale.id}",
         )
-        await LedgerEntry.update({LedgerEntry.settled_at: now(), LedgerEntry.transfer_id: transfer["id"]}).where(
+        await _transferred(sale, transfer["id"])
+
+
+async def _transferred(sale: LedgerEntry, transfer: str) -> None:
+    """Record the sale's transfer, and reverse what was refunded of the line before it went out.
+
+    The order's row lock (the same one a refund takes first) orders this against a refund or
+    lost dispute being written now: either that one sees the transfer and queues its reversal,
+    or this one sees its entry and does.
+    """
+    async with atomic():
+        await Order.update({Order.status: Order.status}).where(Order.id == sale.order)
+        await LedgerEntry.update({LedgerEntry.settled_at: now(), LedgerEntry.transfer_id: transfer}).where(
             LedgerEntry.id == sale.id, LedgerEntry.settled_at.is_null()
         )
+        claims = await LedgerEntry.objects().where(
+            LedgerEntry.order_item == sale.order_item,
+            LedgerEntry.kind != "sale",
+            LedgerEntry.transfer_id == "",
+            LedgerEntry.settled_at.is_null(),
+        )
+        sale.transfer_id = transfer
+        await reversals.queue(list(claims), {sale.order_item: sale} if sale.order_item else {})
+
+
+@register(reversals.JOB, max_attempts=8)
+async def reverse_transfer(job: JobContext) -> None:
+    """Take a refund's or lost dispute's share back from the creator's transfer (see ``reversals``)."""
+    entry = await LedgerEntry.objects().where(LedgerEntry.id == uuid.UUID(job.payload["entry_id"])).first()
+    if entry is None or entry.transfer_id or entry.settled_at is not None or entry.order_item is None:
+        return  # already reversed (a second run) or settled by hand, or nothing to reverse against
+    line = await LedgerEntry.objects().where(LedgerEntry.order_item == entry.order_item)
+    sale = next((e for e in line if e.kind == "sale"), None)
+    if sale is None or not sale.transfer_id:
+        return
+    take = reversals.amount(sale, [e for e in line if e.kind != "sale"], entry)
+    if take <= 0:
+        return  # the transfer is all taken back already: the entry stays on the balance
+    reversal = await _gateway(job).create_transfer_reversal(
+        sale.transfer_id,
+        {"amount": take, "metadata": {"order_id": str(entry.order), "ledger_entry": str(entry.id)}},
+        idempotency_key=reversals.idempotency_key(entry, sale.transfer_id),
+    )
+    # All of the entry taken back: it is settled. Only part: the rest stays on the balance.
+    await LedgerEntry.update(
+        {
+            LedgerEntry.transfer_id: reversal["id"],
+            LedgerEntry.recovered: take,
+            LedgerEntry.settled_at: now() if take >= -entry.net else None,
+        }
+    ).where(LedgerEntry.id == entry.id, LedgerEntry.transfer_id == "")
 
 
 @register("payments.receipt", max_attempts=8)

@@ -18,6 +18,10 @@ the sale's whole commission once the line is fully refunded. Stripe's fee does n
 Stripe keeps its processing fee on refunds, so it stays on the creator's sale entry, as it always
 did for full refunds; a refund entry has fee 0 and net = -(gross share - commission share).
 
+Where a line's sale already went out to the creator by a Connect transfer, each refund or
+reversal entry queues a transfer reversal of the creator's share (``reversals``); otherwise the
+entry lowers the creator's payable balance.
+
 Access: a line whose refunded share reaches its amount loses its entitlement and license key;
 when the whole order is refunded it becomes ``refunded`` and every line is revoked.
 """
@@ -30,6 +34,7 @@ from typing import Any
 
 from app.catalog.tables import Entitlement
 from app.core.db import now
+from app.payments import reversals
 from app.payments.fulfilment import PAID_STATES, atomic
 from app.payments.money import allocate, commission
 from app.payments.tables import LedgerEntry, LicenseKey, Order, OrderGrant, OrderItem
@@ -124,15 +129,19 @@ async def refund(order_id: uuid.UUID, refunded: int) -> str:
         lines = await _lines(order_id)
         sales, before = await _entries(order_id)
         done: list[uuid.UUID] = []
+        written: list[LedgerEntry] = []
         for line, share in zip(lines, allocate(min(refunded, total), [i.amount for i in lines]), strict=True):
             cut = commission(share, line.commission_bps)
             gross, cut_back = before[line.id][0] - share, before[line.id][1] - cut
             if gross or cut_back:
-                await _entry(
+                entry = _entry(
                     f"refund:{line.id}:{refunded}", line, sales.get(line.id), currency, gross=gross, cut=cut_back
-                ).save()
+                )
+                await entry.save()
+                written.append(entry)
             if line.amount > 0 and share >= line.amount:
                 done.append(line.id)
+        await reversals.queue(written, sales)
         t = now()
         if full:
             await Order.update({Order.status: "refunded"}).where(Order.id == order_id)
@@ -155,12 +164,16 @@ async def reverse(order_id: uuid.UUID) -> bool:
         if not rows:
             return False
         sales, before = await _entries(order_id)
+        written: list[LedgerEntry] = []
         for line in await _lines(order_id):
             sale = sales.get(line.id)
             sold = sale.commission if sale is not None else commission(line.amount, line.commission_bps)
             gross, cut = before[line.id][0] - line.amount, before[line.id][1] - sold
             if gross or cut:
-                await _entry(f"reversal:{line.id}", line, sale, rows[0]["currency"], gross=gross, cut=cut).save()
+                entry = _entry(f"reversal:{line.id}", line, sale, rows[0]["currency"], gross=gross, cut=cut)
+                await entry.save()
+                written.append(entry)
+        await reversals.queue(written, sales)
         await _revoke(order_id, None, now())
         await LedgerEntry.update({LedgerEntry.held: False}).where(LedgerEntry.order == order_id)
     return True
