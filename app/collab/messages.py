@@ -126,7 +126,7 @@ encode = msgspec.json.Encoder().encode
 class Envelope(Struct, array_like=True):
     """What travels between workers on a room's channel: who sent it, to whom, and the message."""
 
-    kind: str  # "msg", "join", "leave", "kick"
+    kind: str  # "msg", "join", "leave", "kick"; "ping" only inside a worker (the heartbeat)
     sender: str  # peer id ("" for the server)
     user_id: str
     to: str  # peer id, or "" for everyone in the room

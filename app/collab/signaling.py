@@ -32,21 +32,23 @@ from app.collab import messages as m
 from app.collab import tickets
 from app.collab.channels import room_channel
 from app.collab.limits import TokenBucket, origin_ok
-from app.collab.rooms import Rooms
+from app.collab.rooms import Outbox, Rooms
 from app.collab.services import SessionService
 from app.core.errors import NotFound
 
 log = logging.getLogger("echoel.collab.signaling")
 
 AUTH_TIMEOUT = 5.0
-# The server pings every heartbeat (settings) and drops a socket silent for IDLE_LIMIT; the room
-# re-checks membership and expiry at the same pace (app.collab.rooms).
+# Each room pings its sockets every heartbeat (settings) and drops one silent for IDLE_LIMIT, as it
+# re-checks membership and expiry (app.collab.rooms): no timer task per socket.
 IDLE_LIMIT = 45.0
 RATE, BURST = 50.0, 100.0
 # Messages refused by the rate limit before the socket is closed as a flood.
 FLOOD_STRIKES = 200
 
 DIRECT = (m.Offer, m.Answer, m.IceCandidate)
+# Put in a socket's outbox by the room's heartbeat; its writer sends the ping.
+PING = m.Envelope(kind="ping", sender="", user_id="", to="")
 
 
 class Close(Exception):
@@ -64,12 +66,13 @@ class Connection:
     """One authenticated socket in one room."""
 
     def __init__(self, socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin, room: uuid.UUID, user: User) -> None:
-        self.socket, self.channels, self.room, self.user = socket, channels, room, user
+        self.socket, self.channels, self.room = socket, channels, room
         self.channel = room_channel(room)
         self.peer = secrets.token_hex(8)
-        self.user_id = str(user.id)
+        # Only what the socket shows others: a whole User row stays in memory per socket otherwise.
+        self.user_id, self.handle = str(user.id), user.handle
         # Filled by the room (app.collab.rooms), drained by this socket's writer.
-        self.outbox: asyncio.Queue[m.Envelope] = asyncio.Queue()
+        self.outbox = Outbox()
         self.bucket = TokenBucket(RATE, BURST)
         self.strikes = 0
         self.last_seen = time.monotonic()
@@ -124,9 +127,9 @@ class Connection:
         else:  # chat, panel-update, presence to everyone
             msg.from_ = self.peer
             if isinstance(msg, m.Chat):
-                msg.handle = self.user.handle
+                msg.handle = self.handle
             if isinstance(msg, m.Presence):
-                msg.user_id, msg.handle = str(self.user.id), self.user.handle
+                msg.user_id, msg.handle = self.user_id, self.handle
             await self.publish("msg", m.encode(msg))
 
     # --- from the room ------------------------------------------------------------------
@@ -137,10 +140,19 @@ class Connection:
             await self.send(bytes(env.body))
         elif env.kind == "join":
             await self.send(bytes(env.body))
-            me = m.Presence(to=env.sender, from_=self.peer, user_id=self.user_id, handle=self.user.handle)
+            me = m.Presence(to=env.sender, from_=self.peer, user_id=self.user_id, handle=self.handle)
             await self.publish("msg", m.encode(me), to=env.sender)
         elif env.kind == "leave":
             await self.send(m.encode(m.Leave(from_=env.sender, user_id=env.user_id)))
+        elif env.kind == "ping":
+            await self.send(m.encode(m.Ping(t=time.time())))
+
+    async def beat(self) -> None:
+        """The room's heartbeat: a ping through the outbox, or the end of a silent socket."""
+        if time.monotonic() - self.last_seen > IDLE_LIMIT:
+            await self.close(4408, "silent too long")
+        else:
+            self.outbox.post(PING)
 
     async def close(self, code: int, reason: str) -> None:
         async with self.send_lock:
@@ -166,14 +178,6 @@ async def _reader(conn: Connection) -> None:
 async def _writer(conn: Connection) -> None:
     while not conn.closed:
         await conn.on_event(await conn.outbox.get())
-
-
-async def _heartbeat(conn: Connection, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        if time.monotonic() - conn.last_seen > IDLE_LIMIT:
-            raise Close(4408, "silent too long")
-        await conn.send(m.encode(m.Ping(t=time.time())))
 
 
 async def _from_ticket(ticket: str, session_id: uuid.UUID, key: str) -> User | None:
@@ -240,7 +244,7 @@ async def signaling(
             await conn.send(m.encode(welcome))
             join = m.Join(from_=conn.peer, user_id=conn.user_id, handle=user.handle)
             await conn.publish("join", m.encode(join))
-            await _run(conn, rooms.heartbeat)
+            await _run(conn)
         finally:
             await rooms.leave(session_id, conn)
     except Close as exc:
@@ -259,8 +263,8 @@ async def signaling(
                 log.warning("could not announce a leave", exc_info=True)
 
 
-async def _run(conn: Connection, heartbeat: float) -> None:
-    tasks = [asyncio.create_task(t) for t in (_reader(conn), _writer(conn), _heartbeat(conn, heartbeat))]
+async def _run(conn: Connection) -> None:
+    tasks = [asyncio.create_task(t) for t in (_reader(conn), _writer(conn))]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:

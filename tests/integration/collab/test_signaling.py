@@ -220,3 +220,17 @@ async def test_ticket_authenticates_only_its_room(live: LiveApp) -> None:
         with pytest.raises(websockets.ConnectionClosed) as info:
             await ws.recv()
         assert info.value.rcvd is not None and info.value.rcvd.code == 4401
+
+
+async def test_the_room_pings_each_socket_every_heartbeat(live: LiveApp) -> None:
+    """The heartbeat (1 s here) comes from the room's loop through each socket's outbox."""
+    a, b = await new_user(live.url), await new_user(live.url)
+    room = await new_room(live.url, a, [b])
+    wa, _ = await signal_in(live.url, room, a)
+    wb, _ = await signal_in(live.url, room, b)
+    for ws in (wa, wb):
+        first = await next_of(ws, "ping", wait=3)
+        second = await next_of(ws, "ping", wait=3)
+        assert 0.5 < second["t"] - first["t"] < 2.5
+    for ws in (wa, wb):
+        await ws.close()
