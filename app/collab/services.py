@@ -64,15 +64,18 @@ class SessionService:
             raise NotFound(NOT_FOUND)
         return room, member
 
-    async def active_members(self, session_id: uuid.UUID) -> set[uuid.UUID] | None:
-        """Who is still in the live session; None once it has expired or is gone."""
-        live = await CollabSession.exists().where(CollabSession.id == session_id, CollabSession.expires_at > now())
-        if not live:
-            return None
-        rows = await SessionMember.select(SessionMember.user).where(
-            SessionMember.session == session_id, SessionMember.removed_at.is_null()
-        )
-        return {r["user"] for r in rows}
+    async def active_members(self, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
+        """Who is still in each of these sessions; a session that expired or is gone is absent."""
+        found: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for i in range(0, len(session_ids), 500):  # bounded IN lists, whatever the number of rooms
+            rows = await SessionMember.select(SessionMember.session, SessionMember.user).where(
+                SessionMember.session.is_in(session_ids[i : i + 500]),
+                SessionMember.removed_at.is_null(),
+                SessionMember.session.expires_at > now(),
+            )
+            for r in rows:
+                found.setdefault(r["session"], set()).add(r["user"])
+        return found
 
     async def _members(self, session_id: uuid.UUID) -> list[Member]:
         rows = (
