@@ -35,6 +35,7 @@ from app.collab.limits import TokenBucket, origin_ok
 from app.collab.rooms import Outbox, Rooms
 from app.collab.services import SessionService
 from app.core.errors import NotFound
+from app.ops.metrics import WEBSOCKET_CONNECTIONS
 
 log = logging.getLogger("echoel.collab.signaling")
 
@@ -47,6 +48,7 @@ RATE, BURST = 50.0, 100.0
 FLOOD_STRIKES = 200
 
 DIRECT = (m.Offer, m.Answer, m.IceCandidate)
+SOCKETS = WEBSOCKET_CONNECTIONS.labels(kind="signaling")
 # Put in a socket's outbox by the room's heartbeat; its writer sends the ping.
 PING = m.Envelope(kind="ping", sender="", user_id="", to="")
 
@@ -239,6 +241,7 @@ async def signaling(
         conn = Connection(socket, channels, session_id, user)
         rooms: Rooms = socket.app.state.rooms
         await rooms.enter(session_id, conn)
+        SOCKETS.inc()
         try:
             welcome = m.Welcome(peer=conn.peer, user_id=conn.user_id, handle=user.handle, session=str(session_id))
             await conn.send(m.encode(welcome))
@@ -246,6 +249,7 @@ async def signaling(
             await conn.publish("join", m.encode(join))
             await _run(conn)
         finally:
+            SOCKETS.dec()
             await rooms.leave(session_id, conn)
     except Close as exc:
         if conn is None:

@@ -18,6 +18,7 @@ import logging
 from typing import Any
 
 import anyio.to_thread
+from litestar.enums import ScopeType
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import Counter, Gauge
 
@@ -29,6 +30,9 @@ PROMETHEUS = PrometheusConfig(
     prefix="echoel",
     group_path=True,
     exclude=["/metrics", "/healthz", "/readyz"],
+    # HTTP only: a websocket's "duration" is how long someone stayed, and wrapping its sends cost
+    # every relayed message; open sockets are the echoel_websocket_connections gauge.
+    scopes={ScopeType.HTTP},
     buckets=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
 )
 

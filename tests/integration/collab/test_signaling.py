@@ -14,6 +14,7 @@ from piccolo.querystring import QueryString
 
 from app.core.db import connected, make_engine
 from tests.integration.collab.live import new_room, new_user, next_of, open_socket, signal_in
+from tests.integration.ops.test_metrics import sample
 from tests.support import LiveApp
 
 pytestmark = pytest.mark.asyncio
@@ -234,3 +235,24 @@ async def test_the_room_pings_each_socket_every_heartbeat(live: LiveApp) -> None
         assert 0.5 < second["t"] - first["t"] < 2.5
     for ws in (wa, wb):
         await ws.close()
+
+
+async def test_open_sockets_are_counted_in_metrics(live: LiveApp) -> None:
+    a, b = await new_user(live.url), await new_user(live.url)
+    room = await new_room(live.url, a, [b])
+
+    async def count() -> float:
+        async with httpx.AsyncClient(base_url=live.url) as http:
+            return sample((await http.get("/metrics")).text, "echoel_websocket_connections", kind="signaling")
+
+    before = await count()
+    wa, _ = await signal_in(live.url, room, a)
+    wb, _ = await signal_in(live.url, room, b)
+    assert await count() == before + 2
+    await wa.close()
+    await wb.close()
+    for _ in range(50):
+        if await count() == before:
+            break
+        await asyncio.sleep(0.1)
+    assert await count() == before
