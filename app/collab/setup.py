@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 import uuid
 
-import msgspec
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.types import ControllerRouterHandler
 
 from app.collab import messages as m
-from app.collab.channels import room_channel
 from app.collab.controllers import SessionController
 from app.collab.limits import allowed_origins
 from app.collab.rooms import Rooms
@@ -31,11 +29,12 @@ def attach(app: Litestar, settings: Settings, channels: ChannelsPlugin) -> None:
     async def kick(session_id: uuid.UUID, user_id: uuid.UUID) -> None:
         envelope = m.Envelope(kind="kick", sender="", user_id=str(user_id), to="")
         try:
-            await channels.wait_published(msgspec.json.encode(envelope), room_channel(session_id))
+            await rooms.publish(session_id, envelope)
         except Exception:  # the removal stands; the room's next membership check drops the sockets
             log.warning("could not announce a removal; sockets close at the next heartbeat", exc_info=True)
 
+    rooms = Rooms(channels, service.active_members, settings.collab_heartbeat_seconds, local=settings.is_sqlite)
     service.on_kick = kick
     app.state.sessions = service
-    app.state.rooms = Rooms(channels, service.active_members, settings.collab_heartbeat_seconds)
+    app.state.rooms = rooms
     app.state.collab_origins = allowed_origins(settings)

@@ -21,8 +21,6 @@ from typing import Any
 
 import msgspec
 from litestar import WebSocket, websocket
-from litestar.channels import ChannelsPlugin
-from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
@@ -30,7 +28,6 @@ from app.accounts.auth import user_for_token
 from app.accounts.tables import User
 from app.collab import messages as m
 from app.collab import tickets
-from app.collab.channels import room_channel
 from app.collab.limits import TokenBucket, origin_ok
 from app.collab.rooms import Outbox, Rooms
 from app.collab.services import SessionService
@@ -67,9 +64,8 @@ async def authenticate(socket: WebSocket[Any, Any, Any], token: str) -> User | N
 class Connection:
     """One authenticated socket in one room."""
 
-    def __init__(self, socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin, room: uuid.UUID, user: User) -> None:
-        self.socket, self.channels, self.room = socket, channels, room
-        self.channel = room_channel(room)
+    def __init__(self, socket: WebSocket[Any, Any, Any], rooms: Rooms, room: uuid.UUID, user: User) -> None:
+        self.socket, self.rooms, self.room = socket, rooms, room
         self.peer = secrets.token_hex(8)
         # Only what the socket shows others: a whole User row stays in memory per socket otherwise.
         self.user_id, self.handle = str(user.id), user.handle
@@ -88,7 +84,7 @@ class Connection:
 
     async def publish(self, kind: str, body: bytes = b"null", to: str = "") -> None:
         envelope = m.Envelope(kind=kind, sender=self.peer, user_id=self.user_id, to=to, body=msgspec.Raw(body))
-        await self.channels.wait_published(msgspec.json.encode(envelope), self.channel)
+        await self.rooms.publish(self.room, envelope)
 
     # --- from the client ----------------------------------------------------------------
 
@@ -226,9 +222,7 @@ async def _login(socket: WebSocket[Any, Any, Any], session_id: uuid.UUID, sessio
 
 
 @websocket("/ws/sessions/{session_id:uuid}", opt={"public": True})
-async def signaling(
-    socket: WebSocket[Any, Any, Any], session_id: FromPath[uuid.UUID], channels: NamedDependency[ChannelsPlugin]
-) -> None:
+async def signaling(socket: WebSocket[Any, Any, Any], session_id: FromPath[uuid.UUID]) -> None:
     """One participant's signaling socket; see the module docstring for the protocol."""
     sessions: SessionService = socket.app.state.sessions
     if not origin_ok(socket.headers.get("origin"), socket.app.state.collab_origins):
@@ -238,8 +232,8 @@ async def signaling(
     conn: Connection | None = None
     try:
         user = await _login(socket, session_id, sessions)
-        conn = Connection(socket, channels, session_id, user)
         rooms: Rooms = socket.app.state.rooms
+        conn = Connection(socket, rooms, session_id, user)
         await rooms.enter(session_id, conn)
         SOCKETS.inc()
         try:
