@@ -13,6 +13,8 @@ import unicodedata
 import uuid
 from datetime import timedelta
 
+from piccolo.querystring import QueryString
+
 from app.accounts.tables import User
 from app.catalog import access
 from app.catalog.processing import schedule_processing
@@ -44,6 +46,10 @@ def safe_name(name: str) -> str:
 # uploader's bytes (ready files plus uploads still pending: they may yet arrive). Every upload
 # asks, and on SQLite each query is a trip to a connection's thread costing more than the query.
 # Parameters: user, user, version label, listing.
+INSERT_SQL = (
+    'INSERT INTO uploads (id, "user", listing, version, object_key, original_name, size, content_type, role, '
+    "sha256, upload_id, part_size, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
+)
 TARGET_SQL = """
 SELECT l.creator, v.id AS version_id,
        (SELECT COALESCE(SUM(f.size), 0) FROM listing_files f JOIN listings o ON o.id = f.listing
@@ -88,20 +94,10 @@ class UploadService:
             raise QuotaExceeded(
                 "This upload would pass your storage quota.", quota=self.settings.upload_quota_bytes, used=used
             )
-        key = f"listings/{data.listing_id}/{data.version}/{uuid.uuid4().hex}/{safe_name(data.file_name)}"
-        row = Upload(
-            user=user.id,
-            listing=data.listing_id,
-            version=target["version_id"],
-            object_key=key,
-            original_name=data.file_name,
-            size=data.size,
-            content_type=data.content_type,
-            role=data.role,
-            sha256=data.sha256 or "",
-            created_at=now(),
-        )
-        out = UploadOut(id=row.id, key=key, state="pending", size=data.size)
+        upload = uuid.uuid4()
+        key = f"listings/{data.listing_id}/{data.version}/{upload.hex}/{safe_name(data.file_name)}"
+        out = UploadOut(id=upload, key=key, state="pending", size=data.size)
+        multipart_id, part_size = "", 0
         if data.size <= self.settings.upload_single_max_bytes:
             form = self.storage.presign_post(key, data.content_type, data.size, self._expiry)
             out.post = PostUpload(url=form.url, fields=form.fields)
@@ -111,20 +107,36 @@ class UploadService:
             if count > MAX_PARTS:
                 raise InvalidInput("The file needs more parts than S3 allows.", field="size")
             try:
-                row.upload_id = await self.storage.create_multipart(key, data.content_type)
+                multipart_id = await self.storage.create_multipart(key, data.content_type)
             except StorageError as exc:
                 raise ServiceUnavailable("The file store is unavailable; try again shortly.") from exc
-            row.part_size = part_size
-            out.upload_id, out.part_size = row.upload_id, part_size
-            out.parts = self._part_urls(row, range(1, count + 1))
-        await row.save()
+            out.upload_id, out.part_size = multipart_id, part_size
+            out.parts = self._part_urls(key, multipart_id, range(1, count + 1))
+        # One prepared statement: building a Table row and its INSERT through the ORM was over
+        # half of this endpoint's Python time (scripts/bench/storage.py, py-spy).
+        await Upload._meta.db.run_querystring(
+            QueryString(
+                INSERT_SQL,
+                upload,
+                user.id,
+                data.listing_id,
+                target["version_id"],
+                key,
+                data.file_name,
+                data.size,
+                data.content_type,
+                data.role,
+                data.sha256 or "",
+                multipart_id,
+                part_size,
+                now(),
+                query_type="insert",
+            )
+        )
         return out
 
-    def _part_urls(self, row: Upload, numbers: range | list[int]) -> list[PartUrl]:
-        return [
-            PartUrl(number=n, url=self.storage.presign_part(row.object_key, row.upload_id, n, self._expiry))
-            for n in numbers
-        ]
+    def _part_urls(self, key: str, multipart_id: str, numbers: range | list[int]) -> list[PartUrl]:
+        return [PartUrl(number=n, url=self.storage.presign_part(key, multipart_id, n, self._expiry)) for n in numbers]
 
     async def parts(self, user: User, upload_id: uuid.UUID) -> UploadParts:
         """What is stored so far, and fresh URLs for the rest: how a reloaded page resumes."""
@@ -143,7 +155,7 @@ class UploadService:
             id=row.id,
             part_size=row.part_size,
             stored=[StoredPart(number=p.number, size=p.size, etag=p.etag) for p in stored],
-            missing=self._part_urls(row, [n for n in range(1, count + 1) if n not in have]),
+            missing=self._part_urls(row.object_key, row.upload_id, [n for n in range(1, count + 1) if n not in have]),
         )
 
     async def complete(self, user: User, upload_id: uuid.UUID) -> UploadOut:
