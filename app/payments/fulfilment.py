@@ -41,20 +41,22 @@ def license_key() -> str:
 
 async def _announce(settings: Settings, order_id: uuid.UUID, currency: str, items: list[OrderItem]) -> None:
     """Queue the ``sale.completed`` outbound webhook (flat data, one event per order)."""
+    if not webhooks.webhook_urls(settings):
+        return  # none configured (the default): no lookup inside the sale's transaction
     base = settings.public_url.rstrip("/")
     handles = {
         u["id"]: u["handle"]
         for u in await User.select(User.id, User.handle).where(User.id.is_in([i.creator for i in items] or [order_id]))
     }
-    creators = list(dict.fromkeys(f"@{handles.get(i.creator, '')}" for i in items))
+    creators = list(dict.fromkeys(handles.get(i.creator, "") for i in items))
     listed = sorted((i.title, str(i.listing)) for i in items if i.listing is not None)
     # The (first) listing sold; a tip-only order links to the creator's storefront.
-    url = f"{base}/listing.html?id={listed[0][1]}" if listed else f"{base}/creator.html?handle={creators[0][1:]}"
+    url = f"{base}/listing.html?id={listed[0][1]}" if listed else f"{base}/creator.html?handle={creators[0]}"
     data = {
         "title": ", ".join(sorted(i.title for i in items)),
         "url": url,
         "amount": format_money(sum(i.amount for i in items), currency),
-        "creator": ", ".join(creators),
+        "creator": ", ".join(f"@{c}" for c in creators),
         "items": len(items),
     }
     await webhooks.emit(settings, "sale.completed", data, event_id=f"sale:{order_id}")
