@@ -179,7 +179,7 @@ async def test_lost_dispute_after_a_partial_refund_reverses_each_connected_creat
     b1 = await for_sale(client, b, price_kind="fixed", price_amount=705, title="B fixed")
     order_id, pi = await buy(client, stripe_mock.url, buyer, [{"listing_id": a1["id"]}, {"listing_id": b1["id"]}])
     await wait_for(transferred(order_id, "A fixed"))
-    fee_a, _ = allocate(FEE, [1299, 705])
+    fee_a, fee_b = allocate(FEE, [1299, 705])
     sent = 1299 - commission(1299, BPS) - fee_a
     assert (await line_entries(order_id, "A fixed"))["sale"].net == sent
 
@@ -205,10 +205,10 @@ async def test_lost_dispute_after_a_partial_refund_reverses_each_connected_creat
     )
     assert [r["amount"] for r in gateway.reversals] == [first, min(claim, sent - first)]
     # A's whole sale came back but for the fee Stripe kept; B's refund and reversal lower B's
-    # payable balance as before (nothing of B's was sent), and no reversal was asked for B.
+    # payable balance as before (nothing of B's was sent) to B's part of that fee, and no
+    # reversal was asked for B.
     assert await balance(client, a) == {"net": -fee_a, "balance": -fee_a, "refunds": 1299}
-    b_net = (await balance(client, b))["net"]
-    assert await balance(client, b) == {"net": b_net, "balance": b_net, "refunds": 705}
+    assert await balance(client, b) == {"net": -fee_b, "balance": -fee_b, "refunds": 705}
     assert all(not e.transfer_id for e in (await line_entries(order_id, "B fixed")).values())
     assert await reversal_jobs() == 2
 
