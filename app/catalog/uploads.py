@@ -42,14 +42,14 @@ def safe_name(name: str) -> str:
     return cleaned[-120:]
 
 
-# Everything a presign decides on, in one read: the listing's owner, the version, and the
-# uploader's bytes (ready files plus uploads still pending: they may yet arrive). Every upload
-# asks, and on SQLite each query is a trip to a connection's thread costing more than the query.
-# Parameters: user, user, version label, listing.
 INSERT_SQL = (
     'INSERT INTO uploads (id, "user", listing, version, object_key, original_name, size, content_type, role, '
     "sha256, upload_id, part_size, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
 )
+# Everything a presign decides on, in one read: the listing's owner, the version, and the
+# uploader's bytes (ready files plus uploads still pending: they may yet arrive). Every upload
+# asks, and on SQLite each query is a trip to a connection's thread costing more than the query.
+# Parameters: user, user, version label, listing.
 TARGET_SQL = """
 SELECT l.creator, v.id AS version_id,
        (SELECT COALESCE(SUM(f.size), 0) FROM listing_files f JOIN listings o ON o.id = f.listing
@@ -113,7 +113,8 @@ class UploadService:
             out.upload_id, out.part_size = multipart_id, part_size
             out.parts = self._part_urls(key, multipart_id, range(1, count + 1))
         # One prepared statement: building a Table row and its INSERT through the ORM was over
-        # half of this endpoint's Python time (scripts/bench/storage.py, py-spy).
+        # half of this endpoint's Python time (scripts/bench/storage.py, py-spy). A column the
+        # statement names that the table lost fails loudly; new columns need a database default.
         await Upload._meta.db.run_querystring(
             QueryString(
                 INSERT_SQL,
@@ -130,7 +131,6 @@ class UploadService:
                 multipart_id,
                 part_size,
                 now(),
-                query_type="insert",
             )
         )
         return out

@@ -29,6 +29,12 @@ from piccolo.engine import SQLiteEngine
 from piccolo.engine.sqlite import SQLiteTransaction, TransactionType, dict_factory
 
 WRITES = {"insert", "update", "delete"}
+WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _writes(query: str, query_type: str) -> bool:
+    """A write, whether Piccolo built it (query_type) or it is raw SQL (its first word)."""
+    return query_type in WRITES or query.lstrip()[:7].upper().startswith(WRITE_VERBS)
 
 
 @dataclass
@@ -96,7 +102,7 @@ class PooledSQLiteEngine(SQLiteEngine):
     async def _run_in_new_connection(
         self, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
     ) -> Any:
-        lock = await self.queued_write() if query_type in WRITES else None
+        lock = await self.queued_write() if _writes(query, query_type) else None
         try:
             connection = await self._acquire()
             try:
@@ -149,6 +155,11 @@ class PooledTransaction(SQLiteTransaction):
         try:
             return await super().__aenter__()
         except BaseException:
+            # BEGIN failed (say, another process held SQLite's lock past the timeout): the lent
+            # connection goes back, or it and its thread would leak.
+            connection = getattr(self, "connection", None)
+            if connection is not None:
+                await self.engine._return_from_transaction(connection)
             self._unlock()
             raise
 

@@ -117,9 +117,9 @@ async def claim(worker_id: str, kinds: list[str], lease_ms: int) -> ClaimedJob |
         if not await engine.run_querystring(QueryString(probe, now, now, *kinds)):
             return None
         # One UPDATE ... RETURNING takes SQLite's write lock as it starts, so no two claims
-        # interleave; as one statement it holds the lock for no await of ours, and it queues
-        # with this process's other writers ("update").
-        rows = await engine.run_querystring(QueryString(_claim_sql(kinds, ""), *args, query_type="update"))
+        # interleave; as one statement it holds the lock for no await of ours (and, as a write,
+        # it queues with this process's other writers).
+        rows = await engine.run_querystring(QueryString(_claim_sql(kinds, ""), *args))
     if not rows:
         return None
     row = dict(rows[0])
@@ -129,7 +129,7 @@ async def claim(worker_id: str, kinds: list[str], lease_ms: int) -> ClaimedJob |
 
 
 async def _update(sql: str, *args: Any) -> bool:
-    rows = await Job._meta.db.run_querystring(QueryString(sql + " RETURNING id", *args, query_type="update"))
+    rows = await Job._meta.db.run_querystring(QueryString(sql + " RETURNING id", *args))
     return bool(rows)
 
 
@@ -187,7 +187,6 @@ async def sweep() -> int:
             "WHERE status = 'queued' AND attempts >= max_attempts AND locked_until_ms < {} RETURNING id",
             now,
             now,
-            query_type="update",
         )
     )
     return len(rows)

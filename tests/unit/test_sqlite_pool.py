@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -44,12 +45,21 @@ async def test_concurrent_writers_all_land(engine: PooledSQLiteEngine) -> None:
     # The writers queued in this process (not in SQLite's sleeping busy handler): an open
     # IMMEDIATE transaction holds the queue, and a plain write waits for it there.
     pool = engine._pool()
+    queued: list[int] = []
+    take = engine.queued_write
+
+    async def spy() -> asyncio.Lock:
+        queued.append(99)
+        return await take()
+
+    engine.queued_write = spy  # type: ignore[method-assign]
     async with engine.transaction(transaction_type=TransactionType.immediate):
-        assert pool.write_lock.locked()
+        assert pool.write_lock.locked() and len(queued) == 1  # this transaction's own turn
         # A fresh context: a task inheriting ours would join the open transaction.
         late = asyncio.create_task(insert(99), context=contextvars.Context())
         await asyncio.sleep(0.05)
-        assert not late.done()
+        # The raw INSERT joined the queue (not SQLite's busy handler) and waits there.
+        assert len(queued) == 2 and not late.done()
     await asyncio.wait_for(late, 5)
     assert not pool.write_lock.locked()
     assert (await _sql(engine, "SELECT n FROM counter WHERE id = 1"))[0]["n"] == 40
@@ -104,3 +114,23 @@ async def test_an_open_transaction_does_not_starve_plain_queries(engine: PooledS
     assert rows[0]["n"] == 0
     release.set()
     await asyncio.gather(*holders)
+
+
+async def test_a_transaction_that_cannot_begin_gives_its_connection_back(tmp_path: Path) -> None:
+    """Another process holds SQLite's write lock past the timeout: BEGIN fails, nothing leaks."""
+    path = tmp_path / "locked.db"
+    engine = PooledSQLiteEngine(path=str(path), timeout=0.2)
+    await _sql(engine, "CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sqlite3.OperationalError):
+            async with engine.transaction(transaction_type=TransactionType.immediate):
+                pass
+        pool = engine._pool()
+        assert len(pool.for_transactions) == 1 and not pool.for_transactions[0].in_transaction
+        assert not pool.write_lock.locked()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        await stop(engine)
