@@ -79,13 +79,15 @@ async def _revoke(order_id: uuid.UUID, items: list[uuid.UUID] | None, at: int) -
     await keys
 
 
-def _entry(key: str, line: OrderItem, sale: LedgerEntry | None, currency: str, *, gross: int, cut: int) -> LedgerEntry:
+def _entry(
+    key: str, kind: str, line: OrderItem, sale: LedgerEntry | None, currency: str, *, gross: int, cut: int
+) -> LedgerEntry:
     return LedgerEntry(
         entry_key=key,
         creator=line.creator,
         order=line.order,
         order_item=line.id,
-        kind=key.split(":", 1)[0],
+        kind=kind,
         currency=currency,
         gross=gross,
         commission=cut,
@@ -93,6 +95,37 @@ def _entry(key: str, line: OrderItem, sale: LedgerEntry | None, currency: str, *
         held=bool(sale and sale.held),
         created_at=now(),
     )
+
+
+async def _give_back(
+    order_id: uuid.UUID,
+    currency: str,
+    targets: list[tuple[OrderItem, int, int]],
+    *,
+    kind: str,
+    suffix: str,
+    sales: dict[uuid.UUID, LedgerEntry],
+    before: dict[uuid.UUID, list[int]],
+    revoke: list[uuid.UUID] | None,
+) -> None:
+    """Bring what each line has given back to its target (line, gross, commission).
+
+    One ``kind`` entry, keyed ``<kind>:<line><suffix>``, per line whose refunded (gross,
+    commission) so far (``before``) differs from its target; a transfer reversal queued for each
+    where the sale went out by transfer; access revoked for the lines in ``revoke``, or for the
+    whole order if None, which also releases the order's held entries.
+    """
+    written: list[LedgerEntry] = []
+    for line, target, target_cut in targets:
+        gross, cut = before[line.id][0] - target, before[line.id][1] - target_cut
+        if gross or cut:
+            entry = _entry(f"{kind}:{line.id}{suffix}", kind, line, sales.get(line.id), currency, gross=gross, cut=cut)
+            await entry.save()
+            written.append(entry)
+    await reversals.queue(written, sales)
+    await _revoke(order_id, revoke, now())
+    if revoke is None:
+        await LedgerEntry.update({LedgerEntry.held: False}).where(LedgerEntry.order == order_id)
 
 
 def refunded_amount(order_total: int, charge: dict[str, Any]) -> int:
@@ -128,27 +161,24 @@ async def refund(order_id: uuid.UUID, refunded: int) -> str:
         full = refunded >= total
         lines = await _lines(order_id)
         sales, before = await _entries(order_id)
-        done: list[uuid.UUID] = []
-        written: list[LedgerEntry] = []
-        for line, share in zip(lines, allocate(min(refunded, total), [i.amount for i in lines]), strict=True):
-            cut = commission(share, line.commission_bps)
-            gross, cut_back = before[line.id][0] - share, before[line.id][1] - cut
-            if gross or cut_back:
-                entry = _entry(
-                    f"refund:{line.id}:{refunded}", line, sales.get(line.id), currency, gross=gross, cut=cut_back
-                )
-                await entry.save()
-                written.append(entry)
-            if line.amount > 0 and share >= line.amount:
-                done.append(line.id)
-        await reversals.queue(written, sales)
-        t = now()
+        shares = allocate(min(refunded, total), [i.amount for i in lines])
+        targets = [
+            (line, share, commission(share, line.commission_bps)) for line, share in zip(lines, shares, strict=True)
+        ]
+        done = [line.id for line, share in zip(lines, shares, strict=True) if 0 < line.amount <= share]
+        await _give_back(
+            order_id,
+            currency,
+            targets,
+            kind="refund",
+            suffix=f":{refunded}",
+            sales=sales,
+            before=before,
+            revoke=None if full else done,
+        )
         if full:
             await Order.update({Order.status: "refunded"}).where(Order.id == order_id)
-            await _revoke(order_id, None, t)
-            await LedgerEntry.update({LedgerEntry.held: False}).where(LedgerEntry.order == order_id)
             return "refunded"
-        await _revoke(order_id, done, t)
     return f"partial refund: {len(done)} line(s) revoked" if done else "partial refund: access kept"
 
 
@@ -164,16 +194,12 @@ async def reverse(order_id: uuid.UUID) -> bool:
         if not rows:
             return False
         sales, before = await _entries(order_id)
-        written: list[LedgerEntry] = []
-        for line in await _lines(order_id):
-            sale = sales.get(line.id)
-            sold = sale.commission if sale is not None else commission(line.amount, line.commission_bps)
-            gross, cut = before[line.id][0] - line.amount, before[line.id][1] - sold
-            if gross or cut:
-                entry = _entry(f"reversal:{line.id}", line, sale, rows[0]["currency"], gross=gross, cut=cut)
-                await entry.save()
-                written.append(entry)
-        await reversals.queue(written, sales)
-        await _revoke(order_id, None, now())
-        await LedgerEntry.update({LedgerEntry.held: False}).where(LedgerEntry.order == order_id)
+        targets = [
+            (line, line.amount, sale.commission if sale is not None else commission(line.amount, line.commission_bps))
+            for line in await _lines(order_id)
+            for sale in [sales.get(line.id)]
+        ]
+        await _give_back(
+            order_id, rows[0]["currency"], targets, kind="reversal", suffix="", sales=sales, before=before, revoke=None
+        )
     return True
