@@ -42,3 +42,11 @@ export function formatMoney(minor, currency) {
   });
   return format.format(minor / 10 ** digits);
 }
+
+/** "€15.00", "Free", "Pay what you want (from $3.00)" */
+export function formatPrice(price) {
+  const money = (minor) => formatMoney(minor, price.currency);
+  if (price.kind === "free") return "Free";
+  if (price.kind === "fixed") return money(price.amount);
+  return price.pwyw_minimum ? `Pay what you want (from ${money(price.pwyw_minimum)})` : "Pay what you want";
+}

@@ -1,6 +1,6 @@
 /** A listing as a card linking to its page (storefront, library). */
 
-import { formatPrice } from "./uploads.js";
+import { formatPrice } from "../money.js";
 
 export function listingCard(listing, note = "") {
   const li = document.createElement("li");

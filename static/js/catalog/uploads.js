@@ -8,7 +8,6 @@
  */
 
 import { ApiError, api } from "../api.js";
-import { formatMoney } from "../money.js";
 
 const RESUME_PREFIX = "echoel.upload.";
 
@@ -128,12 +127,4 @@ export function formatSize(bytes) {
     unit += 1;
   }
   return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-
-/** "€15.00", "Free", "Pay what you want (from $3.00)" */
-export function formatPrice(price) {
-  const money = (minor) => formatMoney(minor, price.currency);
-  if (price.kind === "free") return "Free";
-  if (price.kind === "fixed") return money(price.amount);
-  return price.pwyw_minimum ? `Pay what you want (from ${money(price.pwyw_minimum)})` : "Pay what you want";
 }

@@ -2,10 +2,11 @@
 
 import { ApiError, api, describeError } from "../api.js";
 import { formatLinks, loadDressing, parseLinks, saveLinks, uploadImage } from "../catalog/storefront.js";
-import { formatPrice, formatSize } from "../catalog/uploads.js";
+import { formatSize } from "../catalog/uploads.js";
 import { served } from "../torrents/pack.js";
 import { bindForm } from "../forms.js";
 import { mountLayout } from "../layout.js";
+import { formatPrice } from "../money.js";
 
 const STATUS = { draft: "Draft", published: "Published", unlisted: "Unlisted", archived: "Archived" };
 

@@ -1,8 +1,9 @@
 /** A listing's public page: cover, audio demo with its waveform, description, files to download. */
 
 import { ApiError, api, describeError } from "../api.js";
-import { formatPrice, formatSize } from "../catalog/uploads.js";
+import { formatSize } from "../catalog/uploads.js";
 import { flash, mountLayout } from "../layout.js";
+import { formatPrice } from "../money.js";
 import { showTorrents } from "../torrents/pack.js";
 
 const KINDS = {
