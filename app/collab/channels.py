@@ -101,8 +101,8 @@ class ChunkingAsyncPgBackend(AsyncPgChannelsBackend):
 def make_channels(settings: Settings) -> ChannelsPlugin:
     """The channels plugin for signaling, on the backend the database implies."""
     backend = MemoryChannelsBackend() if settings.is_sqlite else ChunkingAsyncPgBackend(settings.db_url)
-    # A socket that stops reading may hold at most this many undelivered events; then new ones
-    # are dropped for it ("backoff"), so one stuck client cannot eat the worker's memory.
+    # A room's subscription (one per room per worker, app.collab.rooms) that falls behind holds at
+    # most this many events, then drops new ones ("backoff"); each socket's own limit is its Outbox.
     return ChannelsPlugin(
         backend=backend,
         arbitrary_channels_allowed=True,

@@ -38,6 +38,8 @@ log = logging.getLogger("echoel.collab.rooms")
 
 # Messages a socket may have waiting; beyond that, new ones are dropped for that socket only.
 OUTBOX_LIMIT = 1000
+# A socket that sent nothing (not even a pong) for three beats, and at least 45 s, is closed.
+SILENT_BEATS, MIN_SILENT_SECONDS = 3, 45.0
 
 # (session ids) -> for each session still live, the user ids still members (gone ones absent).
 MembersOf = Callable[[list[uuid.UUID]], Awaitable[dict[uuid.UUID, set[uuid.UUID]]]]
@@ -80,7 +82,7 @@ class Member(Protocol):
     outbox: Outbox
 
     async def close(self, code: int, reason: str) -> None: ...
-    async def beat(self) -> None: ...
+    async def beat(self, silent_limit: float) -> None: ...
 
 
 @dataclass
@@ -98,6 +100,7 @@ class Rooms:
         self.local = local  # one process: envelopes never leave it
         self.members_of = members_of
         self.heartbeat = heartbeat
+        self.silent_limit = max(MIN_SILENT_SECONDS, SILENT_BEATS * heartbeat)
         self._rooms: dict[uuid.UUID, _Room] = {}
         self._watcher: asyncio.Task[None] | None = None
 
@@ -107,23 +110,21 @@ class Rooms:
         if room is None:
             room = self._rooms[session_id] = _Room(session_id)
             room.members[member.peer] = member
-            if not self.local:
-                try:
+            try:
+                if not self.local:
                     room.subscriber = await self.channels.subscribe(room_channel(session_id))
-                except BaseException:
-                    del self._rooms[session_id]
-                    raise
-                finally:
-                    room.ready.set()  # those who came meanwhile go on (or fail) with the first
-                room.tasks = [asyncio.create_task(self._dispatch(room))]
-            room.ready.set()
+                    room.tasks.append(asyncio.create_task(self._dispatch(room)))
+            except BaseException:
+                del self._rooms[session_id]
+                raise
+            finally:
+                room.ready.set()  # those who came meanwhile go on (or fail) with the first
             if self._watcher is None or self._watcher.done():
                 self._watcher = asyncio.create_task(self._watch())
             return
         room.members[member.peer] = member
         await room.ready.wait()
-        if room.subscriber is None and not self.local:
-            room.members.pop(member.peer, None)
+        if self._rooms.get(session_id) is not room:  # the first could not subscribe
             raise ConnectionError("could not subscribe to the room's channel")
 
     async def leave(self, session_id: uuid.UUID, member: Member) -> None:
@@ -171,7 +172,8 @@ class Rooms:
 
     async def _watch(self) -> None:
         while self._rooms:
-            await asyncio.sleep(self.heartbeat)
+            # Half a beat asleep, half a beat walking the rooms: each is visited once per beat.
+            await asyncio.sleep(self.heartbeat / 2)
             # Only sockets already in a room when the query starts are judged by its answer: one
             # that entered since may belong to a member the answer does not know yet.
             rooms = [(room, list(room.members.values())) for room in self._rooms.values()]
@@ -187,5 +189,5 @@ class Rooms:
                         if live is not None and uuid.UUID(member.user_id) not in live.get(room.session_id, ()):
                             await member.close(4403, "no longer a member of this session")
                         else:
-                            await member.beat()
+                            await member.beat(self.silent_limit)
                 await asyncio.sleep(pause)

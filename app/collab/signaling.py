@@ -37,9 +37,8 @@ from app.ops.metrics import WEBSOCKET_CONNECTIONS
 log = logging.getLogger("echoel.collab.signaling")
 
 AUTH_TIMEOUT = 5.0
-# Each room pings its sockets every heartbeat (settings) and drops one silent for IDLE_LIMIT, as it
+# Each room pings its sockets every heartbeat (settings) and closes those silent too long, as it
 # re-checks membership and expiry (app.collab.rooms): no timer task per socket.
-IDLE_LIMIT = 45.0
 RATE, BURST = 50.0, 100.0
 # Messages refused by the rate limit before the socket is closed as a flood.
 FLOOD_STRIKES = 200
@@ -145,9 +144,9 @@ class Connection:
         elif env.kind == "ping":
             await self.send(m.encode(m.Ping(t=time.time())))
 
-    async def beat(self) -> None:
+    async def beat(self, silent_limit: float) -> None:
         """The room's heartbeat: a ping through the outbox, or the end of a silent socket."""
-        if time.monotonic() - self.last_seen > IDLE_LIMIT:
+        if time.monotonic() - self.last_seen > silent_limit:
             await self.close(4408, "silent too long")
         else:
             self.outbox.post(PING)

@@ -1,11 +1,12 @@
-"""A socket's outbox: first in, first out, bounded, and its writer wakes when a message comes."""
+"""A socket's outbox (first in, first out, bounded, wakes its writer) and the rooms' heartbeat loop."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from app.collab import messages as m
-from app.collab.rooms import OUTBOX_LIMIT, Outbox
+from app.collab.rooms import MIN_SILENT_SECONDS, OUTBOX_LIMIT, Outbox, Rooms
 
 
 def env(n: int) -> m.Envelope:
@@ -36,3 +37,37 @@ async def test_a_full_outbox_drops_new_messages_for_that_socket_only() -> None:
     await asyncio.sleep(0.01)
     assert not late.done()
     late.cancel()
+
+
+class Sock:
+    def __init__(self, user_id: uuid.UUID) -> None:
+        self.peer, self.user_id, self.outbox = uuid.uuid4().hex, str(user_id), Outbox()
+        self.beats: list[float] = []
+        self.closed: int | None = None
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = code
+
+    async def beat(self, silent_limit: float) -> None:
+        self.beats.append(silent_limit)
+
+
+async def test_one_loop_beats_members_and_closes_the_removed() -> None:
+    session, kept, removed = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    asked: list[list[uuid.UUID]] = []
+
+    async def members_of(ids: list[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
+        asked.append(ids)
+        return {session: {kept}}
+
+    rooms = Rooms(None, members_of, heartbeat=0.05, local=True)  # type: ignore[arg-type]
+    stay, go = Sock(kept), Sock(removed)
+    await rooms.enter(session, stay)
+    await rooms.enter(session, go)
+    await asyncio.sleep(0.2)
+    assert len(stay.beats) >= 2 and stay.closed is None
+    assert stay.beats[0] == MIN_SILENT_SECONDS  # three 0.05 s beats is less than the floor
+    assert go.closed == 4403 and not go.beats
+    assert all(ids == [session] for ids in asked)  # one query per beat for all rooms
+    await rooms.leave(session, stay)
+    await rooms.leave(session, go)
