@@ -116,14 +116,12 @@ def test_replacing_the_app_behind_nginx_drops_no_request(minio_server: MinioServ
         load.wait_for(200)
         _point_nginx_at(nginx, tmp_path / "nginx", new.port)
         load.wait_for(100)
-        before_stop = load.requests
         # SIGTERM, as `docker stop` sends: uvicorn stops listening and finishes what it has.
         old.__exit__()
         # uvicorn re-raises the signal once it has shut down cleanly; a crash would differ.
         assert old.process is not None and old.process.returncode in {0, -signal.SIGTERM}
         load.wait_for(200)  # only the new app is left
     assert load.failures == [], f"{len(load.failures)} of {load.requests} failed: {load.failures[:5]}"
-    assert before_stop >= 300
     # Every accepted sign-up is in the database: nothing an answer promised was lost.
     with sqlite3.connect(db_url.removeprefix("sqlite:///")) as db:
         stored = {row[0] for row in db.execute("SELECT email FROM users")}
