@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
@@ -116,3 +117,51 @@ def shuffled(items: list[Any], times: int = 3) -> list[Any]:
     out = [x for x in items for _ in range(times)]
     random.shuffle(out)
     return out
+
+
+BPS = 3000  # the marketplace commission of the test settings (no creator's own link here)
+
+
+def refunded(stripe_url: str, pi: str, total: int, so_far: int) -> dict[str, Any]:
+    """``charge.refunded`` as Stripe sends it: ``amount_refunded`` is the total refunded so far."""
+    obj = charge_object(stripe_url, pi, amount=total, amount_refunded=so_far, refunded=so_far >= total)
+    return event("charge.refunded", obj)
+
+
+async def buy(
+    client: httpx.AsyncClient, stripe_url: str, buyer: dict[str, str], items: list[dict[str, Any]], **body: Any
+) -> tuple[str, str]:
+    """Check out and pay through a signed checkout.session.completed; the order id and its PaymentIntent."""
+    r = await checkout(client, buyer, items=items, **body)
+    assert r.status_code == 201, r.text
+    order_id = r.json()["order_id"]
+    pi = f"pi_{uuid.uuid4().hex[:16]}"
+    sid = await session_id(order_id)
+    done = await deliver(
+        client, event("checkout.session.completed", session_object(stripe_url, sid, order_id, "paid", pi))
+    )
+    assert done.json()["outcome"] == "fulfilled", done.text
+    return order_id, pi
+
+
+async def wait_for(predicate: Any, seconds: float = 15.0) -> None:
+    for _ in range(int(seconds * 10)):
+        if await predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("timed out waiting for the job")
+
+
+async def fee_recorded(order_id: str) -> bool:
+    return bool(await Order.exists().where(Order.id == uuid.UUID(order_id), Order.fee_recorded == True))  # noqa: E712
+
+
+async def deliver_all(client: httpx.AsyncClient, events: list[dict[str, Any]]) -> None:
+    for start in range(0, len(events), 10):
+        answers = await asyncio.gather(*(deliver(client, e) for e in events[start : start + 10]))
+        assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+
+
+async def verify(client: httpx.AsyncClient, key: str, machine: str = "studio") -> httpx.Response:
+    """The license endpoint's answer for ``key`` activated on ``machine``."""
+    return await client.post("/api/v1/licenses/verify", json={"key": key, "machine": machine})

@@ -15,16 +15,19 @@ from app.payments.tables import DiscountCode, LedgerEntry, Order
 from tests.integration.accounts.helpers import PASSWORD, bearer, login
 from tests.integration.payments.conftest import stripe_env
 from tests.integration.payments.helpers import (
+    buy,
     can_download,
     charge_object,
     checkout,
     deliver,
     event,
+    fee_recorded,
     for_sale,
     user,
+    verify,
+    wait_for,
 )
 from tests.integration.payments.stripe_server import PaidStripeMock
-from tests.integration.payments.test_refunds_and_money import buy, fee_recorded, wait_for
 from tests.support import test_settings
 
 
@@ -100,18 +103,15 @@ async def test_license_keys_issued_verified_up_to_the_limit_and_revoked_on_refun
     key = keys[synth["id"]]
     assert key and keys[plain["id"]] is None
 
-    async def verify(machine: str, k: str = key) -> httpx.Response:
-        return await client.post("/api/v1/licenses/verify", json={"key": k, "machine": machine})
-
-    first = await verify("studio-mac")
+    first = await verify(client, key, "studio-mac")
     assert first.status_code == 200 and first.json()["activations"] == 1 and first.json()["valid"]
-    assert (await verify("studio-mac")).json()["activations"] == 1  # the same machine again is free
-    assert (await verify("laptop")).json()["activations"] == 2
-    assert (await verify("third")).status_code == 409
-    assert (await verify("x", "AAAAA-BBBBB-CCCCC-DDDDD")).status_code == 404
+    assert (await verify(client, key, "studio-mac")).json()["activations"] == 1  # the same machine again is free
+    assert (await verify(client, key, "laptop")).json()["activations"] == 2
+    assert (await verify(client, key, "third")).status_code == 409
+    assert (await verify(client, "AAAAA-BBBBB-CCCCC-DDDDD", "x")).status_code == 404
 
     await deliver(client, event("charge.refunded", charge_object(stripe_mock.url, pi)))
-    revoked = await verify("studio-mac")
+    revoked = await verify(client, key, "studio-mac")
     assert revoked.status_code == 403 and "revoked" in revoked.json()["detail"]
 
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from typing import Any
 
 import httpx
 import pytest
 
 from app.payments.tables import LicenseActivation, LicenseKey
-from tests.integration.payments.helpers import for_sale, user
+from tests.integration.payments.helpers import buy, for_sale, user, verify
 from tests.integration.payments.stripe_server import PaidStripeMock
-from tests.integration.payments.test_refunds_and_money import buy
 
 
 async def licensed_key(client: httpx.AsyncClient, stripe_url: str, limit: int) -> str:
@@ -25,10 +23,6 @@ async def licensed_key(client: httpx.AsyncClient, stripe_url: str, limit: int) -
     key = (await client.get("/api/v1/orders", headers=buyer)).json()[0]["items"][0]["license_key"]
     assert key
     return str(key)
-
-
-def verify(client: httpx.AsyncClient, key: str, machine: str) -> Any:
-    return client.post("/api/v1/licenses/verify", json={"key": key, "machine": machine})
 
 
 async def test_an_activated_machine_is_verified_while_another_process_holds_the_write_lock(

@@ -2,35 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import defaultdict
-from typing import Any
 
 import httpx
 
 from app.payments.money import allocate, commission
 from app.payments.tables import LedgerEntry, Order, OrderItem
 from tests.integration.payments.helpers import (
+    BPS,
+    buy,
     can_download,
-    charge_object,
     deliver,
+    deliver_all,
     dispute_object,
     event,
+    fee_recorded,
     for_sale,
+    refunded,
     shuffled,
     user,
+    verify,
+    wait_for,
 )
 from tests.integration.payments.stripe_server import FEE, PaidStripeMock
-from tests.integration.payments.test_refunds_and_money import buy, fee_recorded, wait_for
-
-BPS = 3000  # the marketplace commission of the test settings (no creator's own link here)
-
-
-def refunded(stripe_url: str, pi: str, total: int, so_far: int) -> dict[str, Any]:
-    """``charge.refunded`` as Stripe sends it: ``amount_refunded`` is the total refunded so far."""
-    obj = charge_object(stripe_url, pi, amount=total, amount_refunded=so_far, refunded=so_far >= total)
-    return event("charge.refunded", obj)
 
 
 async def refunds_by_title(order_id: str) -> dict[str, tuple[int, int, int, int]]:
@@ -53,11 +48,6 @@ async def order_row(order_id: str) -> Order:
     row = await Order.objects().where(Order.id == uuid.UUID(order_id)).first()
     assert row is not None
     return row
-
-
-async def verify(client: httpx.AsyncClient, key: str) -> int:
-    r = await client.post("/api/v1/licenses/verify", json={"key": key, "machine": "studio"})
-    return r.status_code
 
 
 async def test_one_partial_refund_returns_its_share_of_gross_and_commission_and_keeps_access(
@@ -102,16 +92,16 @@ async def test_two_partial_refunds_adding_up_to_the_whole_revoke_at_the_second(
     assert (await client.put(f"/api/v1/licenses/settings/{item['id']}", json={}, headers=creator)).status_code == 200
     order_id, pi = await buy(client, stripe_mock.url, buyer, [{"listing_id": item["id"]}])
     key = (await client.get("/api/v1/orders", headers=buyer)).json()[0]["items"][0]["license_key"]
-    assert key and await verify(client, key) == 200
+    assert key and (await verify(client, key)).status_code == 200
 
     first = await deliver(client, refunded(stripe_mock.url, pi, 1299, 433))
     assert first.json()["outcome"] == "partial refund: access kept"
-    assert await can_download(client, buyer, item) == 200 and await verify(client, key) == 200
+    assert await can_download(client, buyer, item) == 200 and (await verify(client, key)).status_code == 200
 
     # The second event says 1299 refunded in all (not 866 more): Stripe's amounts are cumulative.
     second = await deliver(client, refunded(stripe_mock.url, pi, 1299, 1299))
     assert second.json()["outcome"] == "refunded"
-    assert await can_download(client, buyer, item) == 403 and await verify(client, key) == 403
+    assert await can_download(client, buyer, item) == 403 and (await verify(client, key)).status_code == 403
     assert (await order_row(order_id)).status == "refunded"
     sale_cut = commission(1299, BPS)
     assert await refunds_by_title(order_id) == {item["title"]: (-1299, 0, -sale_cut, -(1299 - sale_cut))}
@@ -154,12 +144,6 @@ async def test_refund_events_redelivered_and_shuffled_leave_the_ledger_as_the_la
     assert (await order_row(second)).refunded == 1300
     for buyer in (in_order_buyer, shuffled_buyer):
         assert [await can_download(client, buyer, x) for x in (a1, b1)] == [200, 200]
-
-
-async def deliver_all(client: httpx.AsyncClient, events: list[dict[str, Any]]) -> None:
-    for start in range(0, len(events), 10):
-        answers = await asyncio.gather(*(deliver(client, e) for e in events[start : start + 10]))
-        assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
 
 
 async def test_partial_refund_of_a_two_creator_cart_splits_by_largest_remainder_to_the_cent(

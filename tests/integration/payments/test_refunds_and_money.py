@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -14,46 +12,18 @@ from app.payments.money import commission
 from app.payments.tables import LedgerEntry, Order
 from tests.integration.accounts.helpers import bearer, login
 from tests.integration.payments.helpers import (
+    buy,
     can_download,
     charge_object,
-    checkout,
     deliver,
     dispute_object,
     event,
+    fee_recorded,
     for_sale,
-    session_id,
-    session_object,
     user,
+    wait_for,
 )
 from tests.integration.payments.stripe_server import FEE, PaidStripeMock
-
-
-async def buy(
-    client: httpx.AsyncClient, stripe_url: str, buyer: dict[str, str], items: list[dict[str, Any]], **body: Any
-) -> tuple[str, str]:
-    """Check out and pay through a signed checkout.session.completed; the order id and its PaymentIntent."""
-    r = await checkout(client, buyer, items=items, **body)
-    assert r.status_code == 201, r.text
-    order_id = r.json()["order_id"]
-    pi = f"pi_{uuid.uuid4().hex[:16]}"
-    sid = await session_id(order_id)
-    done = await deliver(
-        client, event("checkout.session.completed", session_object(stripe_url, sid, order_id, "paid", pi))
-    )
-    assert done.json()["outcome"] == "fulfilled", done.text
-    return order_id, pi
-
-
-async def wait_for(predicate: Any, seconds: float = 15.0) -> None:
-    for _ in range(int(seconds * 10)):
-        if await predicate():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("timed out waiting for the job")
-
-
-async def fee_recorded(order_id: str) -> bool:
-    return bool(await Order.exists().where(Order.id == uuid.UUID(order_id), Order.fee_recorded == True))  # noqa: E712
 
 
 async def test_refund_and_lost_dispute_revoke_download_access_won_dispute_keeps_it(

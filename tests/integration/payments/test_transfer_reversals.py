@@ -24,10 +24,20 @@ from app.payments.money import allocate, commission
 from app.payments.stripe import StripeGateway
 from app.payments.tables import LedgerEntry, OrderItem
 from tests.integration.payments.conftest import stripe_env
-from tests.integration.payments.helpers import deliver, dispute_object, event, for_sale, shuffled, user
+from tests.integration.payments.helpers import (
+    BPS,
+    buy,
+    deliver,
+    deliver_all,
+    dispute_object,
+    event,
+    for_sale,
+    refunded,
+    shuffled,
+    user,
+    wait_for,
+)
 from tests.integration.payments.stripe_server import FEE, PaidStripeMock
-from tests.integration.payments.test_partial_refunds import BPS, deliver_all, refunded
-from tests.integration.payments.test_refunds_and_money import buy, wait_for
 from tests.services.stripe_mock import TEST_API_KEY
 from tests.support import test_settings
 
