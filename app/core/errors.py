@@ -15,6 +15,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
+from app.core.http import NO_STORE
+
 log = logging.getLogger("echoel.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -25,6 +27,8 @@ class DomainError(Exception):
 
     status = 400
     title = "Bad request"
+    # Seconds after which trying again may succeed: sent as Retry-After (429s and 503s).
+    retry_after: int | None = None
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -70,7 +74,10 @@ def problem(status: int, title: str, detail: str, headers: dict[str, str] | None
 
 
 def _domain(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    headers = None
+    if exc.retry_after is not None:
+        # An answer for now only: no cache may keep it past the retry.
+        headers = {"Retry-After": str(exc.retry_after), **NO_STORE}
     if isinstance(exc, Unauthorized):
         headers = {"WWW-Authenticate": "Bearer"}
     return problem(exc.status, exc.title, exc.detail, headers=headers, **exc.extra)

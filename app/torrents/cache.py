@@ -63,7 +63,7 @@ class PackPreparing(ServiceUnavailable):
 
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail)
-        self.retry_after = retry_after
+        self.retry_after = retry_after  # sent as Retry-After by the shared problem handler
 
 
 class FillFailed(Exception):

@@ -11,9 +11,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from app.accounts.tables import User
-from app.core.errors import problem
 from app.core.http import NO_STORE, client_ip
-from app.torrents.cache import PackPreparing
 from app.torrents.schemas import TorrentView
 from app.torrents.services import TorrentService
 from app.torrents.tracker import Tracker
@@ -122,12 +120,8 @@ class WebSeedController(Controller):
         token: FromPath[str],
         info_hash: FromPath[str],
         path: FromPath[str],
-    ) -> Stream | Response[Any]:
-        try:
-            torrent, target = await svc.webseed_file(token, info_hash, path.lstrip("/"))
-        except PackPreparing as exc:
-            headers = {**NO_STORE, "Retry-After": str(exc.retry_after)}
-            return problem(exc.status, exc.title, exc.detail, headers=headers)
+    ) -> Stream:
+        torrent, target = await svc.webseed_file(token, info_hash, path.lstrip("/"))
         size = target.stat().st_size
         span = parse_range(request.headers.get("range"), size)
         start, end = span if span is not None else (0, size - 1)
