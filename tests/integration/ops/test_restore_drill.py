@@ -166,14 +166,26 @@ def test_counts_are_those_of_the_dump_while_the_app_keeps_writing(
         )
         assert made.returncode == 0, made.stderr
 
-    real_dump = dbdump.dump
+    if db_kind == "postgres":
+        # The write lands after the rows were counted and the snapshot exported, just before
+        # pg_dump starts: only dumping that very snapshot keeps it out of the backup.
+        real_run = dbdump._run
 
-    def dump_then_write(db_url: str, dest: Path) -> tuple[str, dict[str, int]]:
-        out = real_dump(db_url, dest)
-        write_meanwhile()
-        return out
+        def write_then_run(argv: list[str], env: dict[str, str] | None = None) -> None:
+            if argv[0] == "pg_dump":
+                write_meanwhile()
+            real_run(argv, env)
 
-    monkeypatch.setattr(dbdump, "dump", dump_then_write)
+        monkeypatch.setattr(dbdump, "_run", write_then_run)
+    else:
+        real_dump = dbdump.dump
+
+        def dump_then_write(db_url: str, dest: Path) -> tuple[str, dict[str, int]]:
+            out = real_dump(db_url, dest)
+            write_meanwhile()
+            return out
+
+        monkeypatch.setattr(dbdump, "dump", dump_then_write)
     folder = create_backup(load_settings(source), tmp_path / "backups")
     assert row_counts(url)["users"] == 3
     manifest = verify_backup(folder)
