@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import new_database
 from tests.integration.collab.live import LIVE_ENV, new_room, new_user
@@ -36,6 +37,17 @@ CONNECTED = """() => {
   const s = window.echoelSession;
   return !!s && [...s.mesh.peers.values()].some((p) => p.meta.readyState === "open");
 }"""
+# What each side of the mesh was doing, for a failure message: which step never happened.
+MESH_STATE = """() => {
+  const s = window.echoelSession;
+  if (!s) return "no session on the page";
+  return { me: s.signaling.peer, socket: document.getElementById("conn-state").textContent,
+    peers: [...s.mesh.peers.values()].map((p) => ({ id: p.id, polite: p.polite, signaling: p.pc.signalingState,
+      ice: p.pc.iceConnectionState, connection: p.pc.connectionState, meta: p.meta.readyState })) };
+}"""
+# The local watchdog renegotiates every 8 s until the meta channel opens; on a loaded machine the
+# first rounds can be lost, so allow several.
+CONNECT_TIMEOUT_MS = 45_000
 
 
 @pytest.fixture(scope="module")
@@ -59,19 +71,33 @@ async def media_browser() -> AsyncIterator[Browser]:
             await browser.close()
 
 
+CONSOLE: dict[Page, list[str]] = {}
+
+
 async def signed_in_page(browser: Browser, app: LiveApp, who: dict[str, Any], errors: list[str]) -> Page:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(20_000)
     page = await context.new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # Negotiation trouble is logged as console warnings: shown with a failure's captured output.
-    page.on("console", lambda m: m.type in ("warning", "error") and print(who["handle"], m.type, m.text))
+    # Negotiation trouble is logged as console warnings: kept for a failure's message.
+    lines = CONSOLE.setdefault(page, [])
+    page.on("console", lambda m: m.type in ("warning", "error") and lines.append(f"{m.type}: {m.text}"))
     await page.goto(f"{app.url}/login.html")
     await page.fill("#email", who["email"])
     await page.fill("#password", who["password"])
     await page.click("button[type=submit]")
     await page.wait_for_url("**/account.html")
     return page
+
+
+async def wait_connected(pages: tuple[Page, ...]) -> None:
+    """Every page has an open meta channel; if not, fail with both sides' mesh state and warnings."""
+    try:
+        for page in pages:
+            await page.wait_for_function(CONNECTED, timeout=CONNECT_TIMEOUT_MS)
+    except PlaywrightTimeout:
+        states = [(await p.evaluate(MESH_STATE), CONSOLE.get(p, [])[-20:]) for p in pages]
+        pytest.fail(f"the peers never connected: {states}")
 
 
 @pytest.mark.asyncio(loop_scope="session")
@@ -85,7 +111,7 @@ async def test_two_pages_share_a_session(session_app: LiveApp, media_browser: Br
         await page.goto(f"{session_app.url}/session.html?id={room}")
     for page in (a, b):
         await expect(page.locator("#participants li")).to_have_count(2)
-        await page.wait_for_function(CONNECTED)
+    await wait_connected((a, b))
     await expect(a.locator("#conn-state")).to_have_text("connected")
 
     # Chat.
