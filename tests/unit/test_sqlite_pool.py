@@ -134,3 +134,37 @@ async def test_a_transaction_that_cannot_begin_gives_its_connection_back(tmp_pat
         other.execute("ROLLBACK")
         other.close()
         await stop(engine)
+
+
+async def test_a_handed_write_frees_the_queue_and_a_transaction_waits_for_it(engine: PooledSQLiteEngine) -> None:
+    """A single write holds the queue only while it is handed over; a transaction after it waits."""
+    path = engine.connection_kwargs["database"]
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process mid-write: the writer's statement must wait
+    order: list[str] = []
+
+    async def write() -> None:
+        await _sql(engine, "INSERT INTO counter (id, n) VALUES (2, 0)")
+        order.append("write")
+
+    async def transaction() -> None:
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            order.append("transaction")
+            await _sql(engine, "UPDATE counter SET n = n + 1 WHERE id = 2")
+
+    try:
+        handed = asyncio.create_task(write(), context=contextvars.Context())
+        await asyncio.sleep(0.1)
+        pool = engine._pool()
+        # Handed over, still waiting on SQLite: the queue is free for the next write already.
+        assert not handed.done() and not pool.write_lock.locked()
+        later = asyncio.create_task(transaction(), context=contextvars.Context())
+        await asyncio.sleep(0.1)
+        assert not later.done() and order == []
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await asyncio.wait_for(asyncio.gather(handed, later), 10)
+    # The transaction began only once the write it queued behind had landed, and saw its row.
+    assert order == ["write", "transaction"]
+    assert (await _sql(engine, "SELECT n FROM counter WHERE id = 2"))[0]["n"] == 1
