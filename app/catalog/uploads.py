@@ -7,6 +7,7 @@ The app never sees the bytes. It hands out a form POST (small files) or presigne
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import unicodedata
@@ -42,23 +43,36 @@ def safe_name(name: str) -> str:
     return cleaned[-120:]
 
 
+# The uploader's bytes: ready files of the listings they own, plus uploads still pending (they may
+# yet arrive). Parameters: user, user.
+USED_SQL = """
+(SELECT COALESCE(SUM(f.size), 0) FROM listing_files f JOIN listings o ON o.id = f.listing
+  WHERE o.creator = {} AND f.status = 'ready')
++ (SELECT COALESCE(SUM(u.size), 0) FROM uploads u WHERE u."user" = {} AND u.state IN ('pending', 'verifying'))
+"""
+# A presign is one statement: the row goes in only if the listing is the uploader's (or they are
+# an admin), the version exists and the quota holds. On SQLite, where each query is a trip to a
+# connection's thread costing more than the query, that is one trip instead of a read and a write,
+# and writes serialize, so concurrent presigns cannot pass the quota together. (On PostgreSQL
+# they can, by at most the presigns in flight at that instant: each sees the others' rows only
+# once committed.) Building a Table row and its
+# INSERT through the ORM was over half of this endpoint's Python time (scripts/bench/storage.py).
+# A column the statement names that the table lost fails loudly; new columns need a default.
+# Parameters: id, user, object key, original name, size, content type, role, sha256, multipart
+# id, part size, created at; version label, listing, user, is admin; USED_SQL's; size, quota.
 INSERT_SQL = (
     'INSERT INTO uploads (id, "user", listing, version, object_key, original_name, size, content_type, role, '
-    "sha256, upload_id, part_size, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
+    "sha256, upload_id, part_size, created_at) "
+    "SELECT {}, {}, l.id, v.id, {}, {}, {}, {}, {}, {}, {}, {}, {} "
+    "FROM listings l JOIN listing_versions v ON v.listing = l.id AND v.label = {} "
+    "WHERE l.id = {} AND (l.creator = {} OR {}) AND " + USED_SQL + " + CAST({} AS BIGINT) <= CAST({} AS BIGINT) "
+    "RETURNING id"
 )
-# Everything a presign decides on, in one read: the listing's owner, the version, and the
-# uploader's bytes (ready files plus uploads still pending: they may yet arrive). Every upload
-# asks, and on SQLite each query is a trip to a connection's thread costing more than the query.
-# Parameters: user, user, version label, listing.
-TARGET_SQL = """
-SELECT l.creator, v.id AS version_id,
-       (SELECT COALESCE(SUM(f.size), 0) FROM listing_files f JOIN listings o ON o.id = f.listing
-        WHERE o.creator = {} AND f.status = 'ready')
-     + (SELECT COALESCE(SUM(u.size), 0) FROM uploads u
-        WHERE u."user" = {} AND u.state IN ('pending', 'verifying')) AS used
-FROM listings l LEFT JOIN listing_versions v ON v.listing = l.id AND v.label = {}
-WHERE l.id = {}
-"""
+# Why a guarded INSERT wrote nothing, read only then. Parameters: USED_SQL's, version label, listing.
+TARGET_SQL = (
+    "SELECT l.creator, v.id AS version_id, " + USED_SQL + " AS used "
+    "FROM listings l LEFT JOIN listing_versions v ON v.listing = l.id AND v.label = {} WHERE l.id = {}"
+)
 
 
 class UploadService:
@@ -82,18 +96,6 @@ class UploadService:
         limit = COVER_MAX_BYTES if data.role == "cover" else self.settings.upload_max_file_bytes
         if data.size > limit:
             raise InvalidInput(f"The file is larger than the {limit} bytes allowed.", field="size")
-        found = await Upload.raw(TARGET_SQL, user.id, user.id, data.version, data.listing_id)
-        target = found[0] if found else None
-        if target is None or target["version_id"] is None or not access.manages(user, target["creator"]):
-            # Not allowed or not there: the catalog's own reads word the refusal (404 or 403).
-            listing = await self.catalog.get_managed(data.listing_id, user)
-            await self.catalog.version(listing, data.version)
-            raise Conflict("The listing changed meanwhile; try again.")
-        used = int(target["used"])
-        if used + data.size > self.settings.upload_quota_bytes:
-            raise QuotaExceeded(
-                "This upload would pass your storage quota.", quota=self.settings.upload_quota_bytes, used=used
-            )
         upload = uuid.uuid4()
         key = f"listings/{data.listing_id}/{data.version}/{upload.hex}/{safe_name(data.file_name)}"
         out = UploadOut(id=upload, key=key, state="pending", size=data.size)
@@ -106,34 +108,44 @@ class UploadService:
             count = math.ceil(data.size / part_size)
             if count > MAX_PARTS:
                 raise InvalidInput("The file needs more parts than S3 allows.", field="size")
+            await self._refuse_if_not_allowed(user, data)  # before the store keeps a multipart for nothing
             try:
                 multipart_id = await self.storage.create_multipart(key, data.content_type)
             except StorageError as exc:
                 raise ServiceUnavailable("The file store is unavailable; try again shortly.") from exc
             out.upload_id, out.part_size = multipart_id, part_size
             out.parts = self._part_urls(key, multipart_id, range(1, count + 1))
-        # One prepared statement: building a Table row and its INSERT through the ORM was over
-        # half of this endpoint's Python time (scripts/bench/storage.py, py-spy). A column the
-        # statement names that the table lost fails loudly; new columns need a database default.
-        await Upload._meta.db.run_querystring(
-            QueryString(
-                INSERT_SQL,
-                upload,
-                user.id,
-                data.listing_id,
-                target["version_id"],
-                key,
-                data.file_name,
-                data.size,
-                data.content_type,
-                data.role,
-                data.sha256 or "",
-                multipart_id,
-                part_size,
-                now(),
-            )
-        )
+        # fmt: off
+        inserted = await Upload._meta.db.run_querystring(QueryString(
+            INSERT_SQL,
+            upload, user.id, key, data.file_name, data.size, data.content_type, data.role, data.sha256 or "",
+            multipart_id, part_size, now(),
+            data.version, data.listing_id, user.id, user.role == "admin",
+            user.id, user.id, data.size, self.settings.upload_quota_bytes,
+        ))
+        # fmt: on
+        if not inserted:
+            if multipart_id:
+                with contextlib.suppress(StorageError):
+                    await self.storage.abort_multipart(key, multipart_id)
+            await self._refuse_if_not_allowed(user, data)
+            raise Conflict("The listing changed meanwhile; try again.")
         return out
+
+    async def _refuse_if_not_allowed(self, user: User, data: UploadCreate) -> None:
+        """Raise the refusal a presign earns (404, 403, 413), if any."""
+        found = await Upload.raw(TARGET_SQL, user.id, user.id, data.version, data.listing_id)
+        target = found[0] if found else None
+        if target is None or target["version_id"] is None or not access.manages(user, target["creator"]):
+            # Not allowed or not there: the catalog's own reads word the refusal (404 or 403).
+            listing = await self.catalog.get_managed(data.listing_id, user)
+            await self.catalog.version(listing, data.version)
+            raise Conflict("The listing changed meanwhile; try again.")
+        used = int(target["used"])
+        if used + data.size > self.settings.upload_quota_bytes:
+            raise QuotaExceeded(
+                "This upload would pass your storage quota.", quota=self.settings.upload_quota_bytes, used=used
+            )
 
     def _part_urls(self, key: str, multipart_id: str, numbers: range | list[int]) -> list[PartUrl]:
         return [PartUrl(number=n, url=self.storage.presign_part(key, multipart_id, n, self._expiry)) for n in numbers]

@@ -165,7 +165,8 @@ def main() -> None:
                     for job in jobs:
                         job.result()
                 done = api.post(f"/api/v1/uploads/{out['id']}/complete", headers=auth)
-                done.raise_for_status()
+                if done.is_error:
+                    raise RuntimeError(f"complete failed: {done.status_code} {done.text}")
                 elapsed = time.perf_counter() - start
                 return elapsed, cpu_seconds(pid) - cpu0, rss_bytes(pid) - rss0, done.json()
 

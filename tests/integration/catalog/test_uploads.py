@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import uuid
 
 import httpx
+import pytest
 
+from app.accounts.tables import User
 from app.catalog.processing import CLEANUP_KIND, PROCESS_KIND
+from app.catalog.tables import Upload
 from app.jobs.tables import Job
 from app.schedules import schedule_periodic
 from tests.integration.catalog.helpers import listing, presign, upload, user, via
@@ -148,6 +152,34 @@ async def test_quota_is_enforced_at_presign_time(client: httpx.AsyncClient) -> N
     # Aborting the pending upload frees its share.
     assert (await client.delete(f"/api/v1/uploads/{big.json()['id']}", headers=h)).status_code == 204
     assert (await presign(client, h, item["id"], b"x" * (5 * MiB))).status_code == 201
+
+
+async def test_concurrent_presigns_stay_within_the_quota(client: httpx.AsyncClient, db_url: str) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("on PostgreSQL presigns in flight at one instant may pass the quota together (documented)")
+    _, h = await user(client, creator=True)
+    item = await listing(client, h)
+    # 24 MiB of quota, eight 5 MiB presigns at once: the quota holds four of them.
+    answers = await asyncio.gather(*(presign(client, h, item["id"], b"x" * (5 * MiB)) for _ in range(8)))
+    assert sorted(r.status_code for r in answers) == [201] * 4 + [413] * 4
+    pending = await Upload.count().where(Upload.listing == item["id"], Upload.state == "pending")
+    assert pending == 4
+
+
+async def test_an_admin_may_upload_to_any_listing_and_others_may_not(client: httpx.AsyncClient) -> None:
+    _, owner = await user(client, creator=True)
+    item = await listing(client, owner)
+    stranger_handle, stranger = await user(client, creator=True)
+    refused = await presign(client, stranger, item["id"], b"x" * 10)
+    # A draft is not even visible to another creator: 404, not 403.
+    assert refused.status_code == 404 and refused.headers["content-type"].startswith(PROBLEM)
+    await User.update({User.role: "admin"}).where(User.handle == stranger_handle)
+    allowed = await presign(client, stranger, item["id"], b"x" * 10)
+    assert allowed.status_code == 201, allowed.text
+    # A version that does not exist is a 404, for an admin too; nothing was written for it.
+    missing = await presign(client, stranger, item["id"], b"x" * 10, version="9.9")
+    assert missing.status_code == 404
+    assert await Upload.count().where(Upload.listing == item["id"]) == 1
 
 
 async def test_bad_upload_requests_are_refused(client: httpx.AsyncClient) -> None:
