@@ -88,9 +88,20 @@ def write_transaction(engine: Engine[Any]) -> Any:
     return engine.transaction()
 
 
+async def _keep_session(_: Any) -> None:
+    """A pooled connection's reset: nothing beyond asyncpg's own rollback of an open transaction.
+
+    asyncpg's default reset sends ``RESET ALL; CLOSE ALL; UNLISTEN *; pg_advisory_unlock_all()``
+    on every release, one more round trip for each query outside a transaction (about a third
+    of the database time of a one-query endpoint, scripts/bench/storage.py). Pooled connections
+    here never change session settings, LISTEN, hold advisory locks or cursors: the job worker's
+    LISTEN, the channels backend and ``pg_dump``'s snapshot use connections of their own.
+    """
+
+
 async def start(engine: Engine[Any]) -> None:
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=1, max_size=10)
+        await engine.start_connection_pool(min_size=1, max_size=10, reset=_keep_session)
 
 
 async def stop(engine: Engine[Any]) -> None:
