@@ -68,8 +68,12 @@ async def test_broad_queries_count_on_a_sample_and_say_so(pg: PostgresSearch, cl
     pg.exact_upto = 5_000
     try:
         exact = await search(pg, "pad")
-        pg.exact_upto = 300  # the planner expects 3,000 matches: a tenth of them is counted
+        pg.exact_upto = 300  # the planner expects 3,000 matches: a tenth of the table's blocks
         broad = await search(pg, "pad")
+        again = await search(pg, "pad")
+        pg.exact_upto = 1_000  # a third of the matches: the documents of 34 buckets of 100
+        middle = await search(pg, "pad")
+        pg.exact_upto = 300
         narrow = await search(pg, "pad", kind=["preset"], bpm_max=10)  # no BPM set: expects few
         response = await client.get("/api/v1/search/", params={"q": "pad"})
     finally:
@@ -81,6 +85,9 @@ async def test_broad_queries_count_on_a_sample_and_say_so(pg: PostgresSearch, cl
     kinds = broad.facets["kind"]
     assert 0.6 * 2_000 <= kinds["sample_pack"] <= 1.4 * 2_000 and 0.6 * 1_000 <= kinds["preset"] <= 1.4 * 1_000
     assert [h.doc.title for h in broad.hits] == [h.doc.title for h in exact.hits]  # the page itself is exact
+    assert (again.total, again.facets) == (broad.total, broad.facets)  # the same sample each time
+    assert not middle.exhaustive and 0.6 * n <= middle.total <= 1.4 * n
+    assert 0.6 * 1_000 <= middle.facets["kind"]["preset"] <= 1.4 * 1_000
     assert (narrow.total, narrow.exhaustive) == (0, True)
     body = response.json()
     assert response.status_code == 200 and body["exhaustive"] is False
