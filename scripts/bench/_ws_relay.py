@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 import msgspec
+import uvloop
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
@@ -61,4 +62,5 @@ async def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    # The event loop `echoel run` gets from uvicorn: the same on both sides.
+    uvloop.run(main(int(sys.argv[1])))
