@@ -29,6 +29,8 @@ class DomainError(Exception):
     title = "Bad request"
     # Seconds after which trying again may succeed: sent as Retry-After (429s and 503s).
     retry_after: int | None = None
+    # Any other header the answer needs (Content-Range on a 416).
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -42,6 +44,7 @@ class InvalidInput(DomainError):
 
 class Unauthorized(DomainError):
     status, title = 401, "Not authenticated"
+    headers = {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(DomainError):
@@ -74,12 +77,10 @@ def problem(status: int, title: str, detail: str, headers: dict[str, str] | None
 
 
 def _domain(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    headers = None
+    headers = dict(exc.headers or {})
     if exc.retry_after is not None:
         # An answer for now only: no cache may keep it past the retry.
-        headers = {"Retry-After": str(exc.retry_after), **NO_STORE}
-    if isinstance(exc, Unauthorized):
-        headers = {"WWW-Authenticate": "Bearer"}
+        headers |= {"Retry-After": str(exc.retry_after), **NO_STORE}
     return problem(exc.status, exc.title, exc.detail, headers=headers, **exc.extra)
 
 

@@ -7,9 +7,7 @@ parameter before reading a byte of the body, so an unsigned client cannot make t
 from __future__ import annotations
 
 import os
-import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -20,11 +18,11 @@ from litestar.params import FromQuery
 from litestar.response import Stream
 
 from app.core.errors import Forbidden, InvalidInput, NotFound
+from app.core.ranges import answer_range, read_span
 from app.storage.local import CHUNK, LocalStorage
 from app.storage.protocol import StorageError, content_disposition
 from app.storage.signing import BadGrant, verify
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 # Room for the form's other fields and multipart boundaries around the file itself.
 FORM_OVERHEAD = 64 * 1024
 
@@ -129,39 +127,7 @@ class LocalStorageController(Controller):
         path = storage.path(claims["k"])
         if not path.is_file():
             raise NotFound("No such object.")
-        size = path.stat().st_size
-        start, end = 0, size - 1
-        status = 200
-        headers = {
-            "Content-Disposition": content_disposition(claims["fn"]),
-            "Accept-Ranges": "bytes",
-            "Cache-Control": "private, no-store",
-        }
-        spec = request.headers.get("range")
-        if spec:
-            match = _RANGE.match(spec.strip())
-            if match is None or (not match[1] and not match[2]):
-                return Response(None, status_code=416, headers={"Content-Range": f"bytes */{size}"})
-            if match[1]:
-                start = int(match[1])
-                end = min(int(match[2]), size - 1) if match[2] else size - 1
-            else:  # suffix range: the last N bytes
-                start = max(0, size - int(match[2]))
-            if start >= size or start > end:
-                return Response(None, status_code=416, headers={"Content-Range": f"bytes */{size}"})
-            status = 206
-            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        headers["Content-Length"] = str(end - start + 1)
-
-        async def body() -> AsyncIterator[bytes]:
-            async with await anyio.open_file(path, "rb") as f:
-                await f.seek(start)
-                left = end - start + 1
-                while left > 0:
-                    chunk = await f.read(min(CHUNK, left))
-                    if not chunk:
-                        return
-                    left -= len(chunk)
-                    yield chunk
-
-        return Stream(body(), status_code=status, headers=headers, media_type="application/octet-stream")
+        start, end, status, headers = answer_range(request.headers.get("range"), path.stat().st_size)
+        headers |= {"Content-Disposition": content_disposition(claims["fn"]), "Cache-Control": "private, no-store"}
+        body = read_span(path, start, end)
+        return Stream(body, status_code=status, headers=headers, media_type="application/octet-stream")

@@ -12,10 +12,10 @@ from litestar.response import Stream
 
 from app.accounts.tables import User
 from app.core.http import NO_STORE, client_ip
+from app.core.ranges import answer_range, read_span
 from app.torrents.schemas import TorrentView
 from app.torrents.services import TorrentService
 from app.torrents.tracker import Tracker
-from app.torrents.webseed import parse_range, read_span
 
 BENCODE = "text/plain"
 PUBLIC = {"public": True}
@@ -122,18 +122,13 @@ class WebSeedController(Controller):
         path: FromPath[str],
     ) -> Stream:
         torrent, target = await svc.webseed_file(token, info_hash, path.lstrip("/"))
-        size = target.stat().st_size
-        span = parse_range(request.headers.get("range"), size)
-        start, end = span if span is not None else (0, size - 1)
+        start, end, status, headers = answer_range(request.headers.get("range"), target.stat().st_size)
         await svc.count_http_bytes(torrent.id, end - start + 1)
-        headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1)}
         # Paid bytes must never sit in a shared cache; free ones may.
         headers["Cache-Control"] = "private, no-store" if torrent.private else "public, max-age=86400"
-        if span is not None:
-            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         return Stream(
             read_span(target, start, end),
-            status_code=206 if span is not None else 200,
+            status_code=status,
             media_type="application/octet-stream",
             headers=headers,
         )

@@ -157,6 +157,7 @@ async def test_same_answers_for_known_and_unknown_emails(client: httpx.AsyncClie
     )
     assert wrong_known.status_code == unknown.status_code == 401
     assert wrong_known.json() == unknown.json()
+    assert wrong_known.headers["www-authenticate"] == unknown.headers["www-authenticate"] == "Bearer"
     again = await client.post("/api/v1/auth/signup", json={**new_identity(), "email": known["email"]})
     fresh = await client.post("/api/v1/auth/signup", json=new_identity())
     assert again.status_code == fresh.status_code == 202

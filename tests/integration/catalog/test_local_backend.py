@@ -48,7 +48,11 @@ async def test_local_upload_verify_publish_and_paid_download(
     assert link.startswith("/api/v1/storage/object?")
     part = await client.get(link, headers={"Range": "bytes=5242880-5242899"})
     assert part.status_code == 206 and part.content == data[5242880:5242900]
-    assert (await client.get(link, headers={"Range": "bytes=99999999-"})).status_code == 416
+    beyond = await client.get(link, headers={"Range": "bytes=99999999-"})
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(data)}"
+    tail = await client.get(link, headers={"Range": "bytes=-7"})
+    assert tail.status_code == 206 and tail.content == data[-7:]
+    assert tail.headers["content-range"] == f"bytes {len(data) - 7}-{len(data) - 1}/{len(data)}"
     tampered = link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")
     assert (await client.get(tampered)).status_code == 403
 

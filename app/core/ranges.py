@@ -1,6 +1,7 @@
-"""Serving pack files over HTTP with Range (BEP 19 web seed) in the embedded default.
+"""Files served by the app with HTTP Range: one ``bytes=`` range, read off the event loop.
 
-In production nginx serves the same paths from disk after asking the app (auth_request).
+The embedded default's local-storage downloads and the packs' web seed (BEP 19) use these; in
+production MinIO and nginx answer the same requests themselves.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 class RangeNotSatisfiable(DomainError):
     status, title = 416, "Range not satisfiable"
+
+    def __init__(self, detail: str, size: int) -> None:
+        super().__init__(detail, size=size)
+        self.headers = {"Content-Range": f"bytes */{size}"}  # RFC 9110: the size to retry with
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -39,6 +44,16 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if start >= size or end < start:
         raise RangeNotSatisfiable(f"range starts beyond the file ({size} bytes)", size=size)
     return start, end
+
+
+def answer_range(header: str | None, size: int) -> tuple[int, int, int, dict[str, str]]:
+    """(start, end inclusive, status, headers) of the answer to ``Range: header`` for ``size`` bytes."""
+    span = parse_range(header, size)
+    start, end = span if span is not None else (0, size - 1)
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1)}
+    if span is None:
+        return start, end, 200, headers
+    return start, end, 206, headers | {"Content-Range": f"bytes {start}-{end}/{size}"}
 
 
 async def read_span(path: Path, start: int, end: int) -> AsyncIterator[bytes]:
