@@ -115,8 +115,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_app_init=[jwt_auth.on_app_init],
         # Request count and latency per route, for /metrics.
         middleware=[PROMETHEUS.middleware],
-        # Signaling fan-out between workers (memory on SQLite, LISTEN/NOTIFY on PostgreSQL).
-        plugins=[collab_channels],
+        # Signaling fan-out between workers (LISTEN/NOTIFY on PostgreSQL; none needed on SQLite).
+        plugins=[collab_channels] if collab_channels is not None else [],
         csrf_config=csrf,
         # CSRF applies only where a route opts in (the cookie-authenticated ones): Bearer-token
         # calls carry no ambient authority.

@@ -1,7 +1,7 @@
 """Fan-out of signaling between worker processes through Litestar's channels plugin.
 
-SQLite (the embedded default, one process): ``MemoryChannelsBackend``. PostgreSQL (several
-workers): Litestar's ``AsyncPgChannelsBackend`` (LISTEN/NOTIFY) with two adjustments:
+SQLite (the embedded default, one process): no plugin; rooms deliver within the process.
+PostgreSQL (several workers): Litestar's ``AsyncPgChannelsBackend`` (LISTEN/NOTIFY) with two adjustments:
 
 * one long-lived publishing connection per worker instead of a new connection per message
   (connecting costs milliseconds; the lock also keeps one worker's messages in order);
@@ -20,7 +20,6 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
-from litestar.channels.backends.memory import MemoryChannelsBackend
 
 from app.core.settings import Settings
 
@@ -98,9 +97,12 @@ class ChunkingAsyncPgBackend(AsyncPgChannelsBackend):
         return "".join(p or "" for p in parts)
 
 
-def make_channels(settings: Settings) -> ChannelsPlugin:
-    """The channels plugin for signaling, on the backend the database implies."""
-    backend = MemoryChannelsBackend() if settings.is_sqlite else ChunkingAsyncPgBackend(settings.db_url)
+def make_channels(settings: Settings) -> ChannelsPlugin | None:
+    """The channels plugin for signaling between workers; None on SQLite, which runs one process
+    and whose rooms deliver within it (app.collab.rooms)."""
+    if settings.is_sqlite:
+        return None
+    backend = ChunkingAsyncPgBackend(settings.db_url)
     # A room's subscription (one per room per worker, app.collab.rooms) that falls behind holds at
     # most this many events, then drops new ones ("backoff"); each socket's own limit is its Outbox.
     return ChannelsPlugin(

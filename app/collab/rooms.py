@@ -6,7 +6,7 @@ sockets it is for, each through its own outbox, drained by that socket's writer,
 client never holds up the rest of its room. With a subscription per socket every message was
 queued, woken for and decoded by each socket of the room, to be thrown away by all but one.
 
-With one process (SQLite's in-memory channels backend) there is no other worker to hear, so
+With one process (SQLite: no channels plugin at all) there is no other worker to hear, so
 ``publish`` hands an envelope straight to its room: no encoding, channel queue and decoding
 per message, which was about a third of the relay's CPU.
 
@@ -95,9 +95,8 @@ class _Room:
 
 
 class Rooms:
-    def __init__(self, channels: ChannelsPlugin, members_of: MembersOf, heartbeat: float, *, local: bool) -> None:
-        self.channels = channels
-        self.local = local  # one process: envelopes never leave it
+    def __init__(self, channels: ChannelsPlugin | None, members_of: MembersOf, heartbeat: float) -> None:
+        self.channels = channels  # None with one process (SQLite): envelopes never leave it
         self.members_of = members_of
         self.heartbeat = heartbeat
         self.silent_limit = max(MIN_SILENT_SECONDS, SILENT_BEATS * heartbeat)
@@ -111,7 +110,7 @@ class Rooms:
             room = self._rooms[session_id] = _Room(session_id)
             room.members[member.peer] = member
             try:
-                if not self.local:
+                if self.channels is not None:
                     room.subscriber = await self.channels.subscribe(room_channel(session_id))
                     room.tasks.append(asyncio.create_task(self._dispatch(room)))
             except BaseException:
@@ -139,12 +138,12 @@ class Rooms:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if room.subscriber is not None:
+        if self.channels is not None and room.subscriber is not None:
             await self.channels.unsubscribe(room.subscriber)
 
     async def publish(self, session_id: uuid.UUID, env: m.Envelope) -> None:
         """Send ``env`` to the room's sockets on every worker."""
-        if not self.local:
+        if self.channels is not None:
             await self.channels.wait_published(msgspec.json.encode(env), room_channel(session_id))
         elif (room := self._rooms.get(session_id)) is not None:
             await self._deliver(room, env)

@@ -22,7 +22,7 @@ log = logging.getLogger("echoel.collab")
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [SessionController, signaling]
 
 
-def attach(app: Litestar, settings: Settings, channels: ChannelsPlugin) -> None:
+def attach(app: Litestar, settings: Settings, channels: ChannelsPlugin | None) -> None:
     """Put the session service on app.state; removals close the removed member's sockets."""
     service = SessionService(settings)
 
@@ -33,7 +33,7 @@ def attach(app: Litestar, settings: Settings, channels: ChannelsPlugin) -> None:
         except Exception:  # the removal stands; the room's next membership check drops the sockets
             log.warning("could not announce a removal; sockets close at the next heartbeat", exc_info=True)
 
-    rooms = Rooms(channels, service.active_members, settings.collab_heartbeat_seconds, local=settings.is_sqlite)
+    rooms = Rooms(channels, service.active_members, settings.collab_heartbeat_seconds)
     service.on_kick = kick
     app.state.sessions = service
     app.state.rooms = rooms

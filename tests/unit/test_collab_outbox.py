@@ -1,12 +1,18 @@
-"""A socket's outbox (first in, first out, bounded, wakes its writer) and the rooms' heartbeat loop."""
+"""A socket's outbox (first in, first out, bounded, wakes its writer), the rooms' heartbeat loop,
+and which deployments fan out between workers."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
+
+from litestar.channels import ChannelsPlugin
 
 from app.collab import messages as m
+from app.collab.channels import ChunkingAsyncPgBackend, make_channels
 from app.collab.rooms import MIN_SILENT_SECONDS, OUTBOX_LIMIT, Outbox, Rooms
+from tests.support import test_settings
 
 
 def env(n: int) -> m.Envelope:
@@ -60,7 +66,7 @@ async def test_one_loop_beats_members_and_closes_the_removed() -> None:
         asked.append(ids)
         return {session: {kept}}
 
-    rooms = Rooms(None, members_of, heartbeat=0.05, local=True)  # type: ignore[arg-type]
+    rooms = Rooms(None, members_of, heartbeat=0.05)
     stay, go = Sock(kept), Sock(removed)
     await rooms.enter(session, stay)
     await rooms.enter(session, go)
@@ -71,3 +77,12 @@ async def test_one_loop_beats_members_and_closes_the_removed() -> None:
     assert all(ids == [session] for ids in asked)  # one query per beat for all rooms
     await rooms.leave(session, stay)
     await rooms.leave(session, go)
+
+
+def test_only_several_workers_get_a_channels_plugin(tmp_path: Path) -> None:
+    """SQLite runs one process, whose rooms deliver within it; PostgreSQL workers need LISTEN/NOTIFY."""
+    sqlite = test_settings(f"sqlite:///{tmp_path / 'one.db'}", tmp_path / "var")
+    postgres = test_settings("postgresql://echoel@127.0.0.1:1/echoel", tmp_path / "var")
+    assert make_channels(sqlite) is None
+    plugin = make_channels(postgres)
+    assert isinstance(plugin, ChannelsPlugin) and isinstance(plugin._backend, ChunkingAsyncPgBackend)
