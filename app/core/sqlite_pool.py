@@ -39,6 +39,8 @@ from piccolo.engine.sqlite import SQLiteTransaction, TransactionType, dict_facto
 
 WRITES = {"insert", "update", "delete"}
 WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+# Every connection, the writer's and the pooled ones alike (synchronous: see the module docstring).
+PRAGMAS = ("PRAGMA foreign_keys = 1", "PRAGMA synchronous = NORMAL")
 
 
 def _writes(query: str, query_type: str) -> bool:
@@ -112,15 +114,15 @@ class PooledSQLiteEngine(SQLiteEngine):
         pending._thread.daemon = True
         connection = await pending
         connection.row_factory = dict_factory  # type: ignore[assignment]
-        await connection.execute("PRAGMA foreign_keys = 1")
-        await connection.execute("PRAGMA synchronous = NORMAL")
+        for pragma in PRAGMAS:
+            await connection.execute(pragma)
         return connection
 
     def _connect_writer(self) -> sqlite3.Connection:
         connection: sqlite3.Connection = sqlite3.connect(**{**self.connection_kwargs, "isolation_level": None})
         connection.row_factory = dict_factory
-        connection.execute("PRAGMA foreign_keys = 1")
-        connection.execute("PRAGMA synchronous = NORMAL")
+        for pragma in PRAGMAS:
+            connection.execute(pragma)
         return connection
 
     def _writer(self) -> _Writer:
