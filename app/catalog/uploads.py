@@ -55,9 +55,9 @@ USED_SQL = """
 # connection's thread costing more than the query, that is one trip instead of a read and a write,
 # and writes serialize, so concurrent presigns cannot pass the quota together. (On PostgreSQL
 # they can, by at most the presigns in flight at that instant: each sees the others' rows only
-# once committed.) Building a Table row and its
-# INSERT through the ORM was over half of this endpoint's Python time (scripts/bench/storage.py).
-# A column the statement names that the table lost fails loudly; new columns need a default.
+# once committed.) Building a Table row and its INSERT through the ORM was over half of this
+# endpoint's Python time (scripts/bench/storage.py). A column the statement names that the table
+# lost fails loudly; new columns need a default.
 # Parameters: id, user, object key, original name, size, content type, role, sha256, multipart
 # id, part size, created at; version label, listing, user, is admin; USED_SQL's; size, quota.
 INSERT_SQL = (
