@@ -275,8 +275,8 @@ def range_filters(f: Filters) -> tuple[list[str], list[Any]]:
             where.append(f"d.{column} <= {{}}")
             args.append(high)
     if f.free_only:
-        where.append("d.is_free = {}")
-        args.append(True)
+        # A literal, not a parameter: PostgreSQL's partial index on free documents matches only it.
+        where.append("d.is_free")
     return where, args
 
 

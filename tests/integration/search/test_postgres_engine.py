@@ -94,6 +94,39 @@ async def test_broad_queries_count_on_a_sample_and_say_so(pg: PostgresSearch, cl
     await pg.clear()
 
 
+async def test_a_filtered_sample_checks_the_text_row_by_row_with_the_same_figures(
+    pg: PostgresSearch, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await pg.clear()
+    docs = [
+        doc(i, f"Pad {i}", description="warm pad", kind="sample_pack" if i % 3 else "preset") for i in range(1, 3001)
+    ]
+    for start in range(0, len(docs), 500):
+        await pg.upsert(docs[start : start + 500])
+    await pg.q("ANALYZE search_docs")
+    statements: list[str] = []
+    query = pg.q
+
+    async def watched(sql: str, *args: Any) -> Any:
+        statements.append(sql)
+        return await query(sql, *args)
+
+    monkeypatch.setattr(pg, "q", watched)
+    # 2,000 sample packs match: half of them are sampled, 1,000 filtered rows to check one by one.
+    monkeypatch.setattr(pg, "exact_upto", 1_000)
+    by_row = await search(pg, "pad", kind=["sample_pack"])
+    assert any("OFFSET 0" in s for s in statements)
+    statements.clear()
+    monkeypatch.setattr("app.search.postgres._TEXT_CHECKED_UPTO", 0)  # the text index's bitmap instead
+    by_index = await search(pg, "pad", kind=["sample_pack"])
+    assert not any("OFFSET 0" in s for s in statements)
+    assert not by_row.exhaustive and 0.6 * 2_000 <= by_row.total <= 1.4 * 2_000
+    assert by_row.facets["kind"] == {"sample_pack": by_row.total}
+    assert (by_row.total, by_row.facets) == (by_index.total, by_index.facets)
+    assert [h.doc.id for h in by_row.hits] == [h.doc.id for h in by_index.hits]
+    await pg.clear()
+
+
 async def test_migrate_rebuilds_an_index_of_an_older_shape_and_refills_it(
     pg: PostgresSearch, postgres: PostgresServer, tmp_path: Path
 ) -> None:
