@@ -179,10 +179,13 @@ def fmt(value: float, unit: str = "") -> str:
     return f"{value:.2f}{unit}" if abs(value) < 10 else f"{value:.1f}{unit}"
 
 
-def print_table(rows: list[tuple[str, str, str, str, str, str]]) -> None:
-    """Rows of (metric, app, baseline, ratio, goal, result), printed as an aligned table."""
-    header = ("metric", "app", "baseline", "ratio", "goal", "result")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(6)]
+def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = ()) -> None:
+    """Rows of (metric, app, baseline, ratio, goal, result), printed as an aligned table.
+
+    A header of other columns (an extra figure beside the app's) fits rows of its length.
+    """
+    header = header or ("metric", "app", "baseline", "ratio", "goal", "result")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = "  ".join("{:<" + str(w) + "}" for w in widths)
     print(line.format(*header))
     print("  ".join("-" * w for w in widths))

@@ -1,6 +1,8 @@
 """Signaling benchmark: Echoel's websocket relay against the same relay on bare ``websockets``.
 
 In one run, for each server (one worker, SQLite for Echoel: the in-memory channels backend):
+Echoel as ``echoel run`` serves it (uvicorn), the same app on granian (the other ASGI server
+we considered; issue 6 asks to measure before choosing), and the bare relay:
 
 1. 2,000 authenticated sockets in 500 rooms (4 each); directed messages of 300 bytes at
    5,000 messages/s for ``--seconds``; relay latency p50/p99 measured send-to-receive in this
@@ -48,10 +50,14 @@ PAYLOAD_BYTES = 300
 
 
 def rss_bytes(pid: int) -> int:
+    """Resident memory of a process and its children (granian serves from a worker process)."""
+    total = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
+            total = int(line.split()[1]) * 1024
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        total += sum(rss_bytes(int(child)) for child in (task / "children").read_text().split())
+    return total
 
 
 class Echoel:
@@ -195,20 +201,26 @@ def main() -> None:
         "ECHOEL_AUTH_REQUESTS_PER_MINUTE": "1000000",
         "ECHOEL_LOG_LEVEL": "warning",
     }
-    app_port, bare_port = free_port(), free_port()
+    app_port, granian_port, bare_port = free_port(), free_port(), free_port()
     app_argv = [py, "-m", "app.cli", "run", "--port", str(app_port), "--workers", "1"]
+    # The same app and database on granian: one worker, uvloop, no access log, as echoel run has.
+    granian_argv = [str(Path(py).parent / "granian"), "--interface", "asgi", "--factory", "--loop", "uvloop"]
+    granian_argv += ["--host", "127.0.0.1", "--port", str(granian_port), "--workers", "1", "app.asgi:create_app"]
     bare_argv = [py, str(Path(__file__).parent / "_ws_relay.py"), str(bare_port)]
     with (
+        # echoel run migrates the database first; granian then serves the same one.
         Server("echoel-signal", app_argv, app_port, env, "/readyz") as app,
+        Server("echoel-granian", granian_argv, granian_port, env, "/readyz") as on_granian,
         Server("ws-relay", bare_argv, bare_port, {}, "/") as bare,
     ):
         echoel = Echoel(app.url)
         progress("creating users and rooms")
         asyncio.run(echoel.prepare(500 + args.idle // 4))
         fake = [(uuid.uuid4().hex, "") for _ in range(500 + args.idle // 4)]
-        rooms = {"echoel": echoel.rooms[:500], "bare": fake[:500]}
-        idle_rooms = {"echoel": echoel.rooms[500:], "bare": fake[500:]}
-        servers = {"echoel": app, "bare": bare}
+        rooms = {"echoel": echoel.rooms[:500], "granian": echoel.rooms[:500], "bare": fake[:500]}
+        idle = echoel.rooms[500:]
+        idle_rooms = {"echoel": idle, "granian": idle, "bare": fake[500:]}
+        servers = {"echoel": app, "granian": on_granian, "bare": bare}
         # Memory first, on fresh processes: after the load phase the allocator's free lists and
         # the garbage collector would blur the difference.
         kib = {}
@@ -218,7 +230,7 @@ def main() -> None:
             kib[name] = uvloop.run(idle_memory(server.url, pid, idle_rooms[name], args.idle)) / 1024
         # Alternating rounds, medians: a burst of load from elsewhere on this machine (the
         # tail of one round moved by tens of milliseconds between runs) hits both alike.
-        rounds: dict[str, list[dict[str, float]]] = {"echoel": [], "bare": []}
+        rounds: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
         for _ in range(args.rounds):
             for name, server in servers.items():
                 rounds[name].append(relay_round(server, rooms[name], args))
@@ -237,23 +249,25 @@ def main() -> None:
         f"\nSignaling relay: 2,000 sockets in 500 rooms, {args.rate} msg/s of {PAYLOAD_BYTES} B "
         f"for {args.seconds:.0f} s, {args.rounds} alternating rounds (medians); {args.idle} idle sockets for memory.\n"
     )
-    e, b = results["echoel"], results["bare"]
+    e, g, b = results["echoel"], results["granian"], results["bare"]
 
-    def row(metric: str, key: str, goal: str, ok: bool | None) -> tuple[str, str, str, str, str, str]:
+    def row(metric: str, key: str, goal: str, ok: bool | None) -> tuple[str, ...]:
         ratio = f"x{e[key] / b[key]:.2f}" if b[key] else "-"
         result = "" if ok is None else ("met" if ok else "NOT met")
-        return (metric, f"{e[key]:.2f}", f"{b[key]:.2f}", ratio, goal, result)
+        return (metric, f"{e[key]:.2f}", f"{g[key]:.2f}", f"{b[key]:.2f}", ratio, goal, result)
 
     print(
-        "app: Echoel (Litestar on uvicorn, 1 worker, SQLite, memory channels); baseline: bare websockets;"
-        " both servers and this client on uvloop\n"
+        "app: Echoel as echoel run serves it (Litestar on uvicorn, 1 worker, SQLite, memory channels);"
+        " on granian: the same app and settings; baseline: bare websockets; all servers and this client"
+        " on uvloop; ratio: app / baseline\n"
     )
     print_table(
         [
-            ("messages sent", f"{e['sent']:.0f}", f"{b['sent']:.0f}", "", "", ""),
+            ("messages sent", f"{e['sent']:.0f}", f"{g['sent']:.0f}", f"{b['sent']:.0f}", "", "", ""),
             (
                 "messages delivered",
                 f"{e['delivered']:.0f}",
+                f"{g['delivered']:.0f}",
                 f"{b['delivered']:.0f}",
                 "",
                 "all",
@@ -261,9 +275,10 @@ def main() -> None:
             ),
             row("relay p50 (ms)", "p50", "", None),
             row("relay p99 (ms)", "p99", "< 5 ms", e["p99"] < 5),
-            ("  p99 of each round", str(e["p99s"]), str(b["p99s"]), "", "", ""),
+            ("  p99 of each round", str(e["p99s"]), str(g["p99s"]), str(b["p99s"]), "", "", ""),
             row("memory per idle socket (KiB)", "kib", "<= 40 KiB", e["kib"] <= 40),
-        ]
+        ],
+        header=("metric", "app", "on granian", "baseline", "ratio", "goal", "result"),
     )
 
 
