@@ -28,7 +28,9 @@ class PaymentGateway(Protocol):
     async def charge_of_payment_intent(self, payment_intent: str) -> dict[str, Any]: ...
     async def create_refund(self, payment_intent: str, idempotency_key: str) -> dict[str, Any]: ...
     async def create_express_account(self, email: str, idempotency_key: str) -> dict[str, Any]: ...
-    async def create_account_link(self, account: str, refresh_url: str, return_url: str) -> dict[str, Any]: ...
+    async def create_account_link(
+        self, account: str, refresh_url: str, return_url: str, idempotency_key: str
+    ) -> dict[str, Any]: ...
     async def create_transfer(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]: ...
     async def create_transfer_reversal(
         self, transfer: str, params: dict[str, Any], idempotency_key: str
@@ -83,14 +85,18 @@ class StripeGateway:
             options={"idempotency_key": idempotency_key},
         )
 
-    async def create_account_link(self, account: str, refresh_url: str, return_url: str) -> dict[str, Any]:
+    async def create_account_link(
+        self, account: str, refresh_url: str, return_url: str, idempotency_key: str
+    ) -> dict[str, Any]:
         params = {
             "account": account,
             "refresh_url": refresh_url,
             "return_url": return_url,
             "type": "account_onboarding",
         }
-        return await self._run(self.client.v1.account_links.create, params=params)
+        return await self._run(
+            self.client.v1.account_links.create, params=params, options={"idempotency_key": idempotency_key}
+        )
 
     async def create_transfer(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         return await self._run(

@@ -9,11 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.accounts.tables import User
 from app.core.settings import Settings
 from app.payments.tables import DiscountCode, LedgerEntry, Order
-from tests.integration.accounts.helpers import PASSWORD, bearer, login
 from tests.integration.payments.conftest import stripe_env
+from tests.integration.payments.helpers import (
+    admin as make_admin,
+)
 from tests.integration.payments.helpers import (
     buy,
     can_download,
@@ -123,10 +124,7 @@ async def test_payout_report_csv_and_json_and_mark_settled(
     item = await for_sale(client, a, price_kind="fixed", price_amount=2000)
     order_id, _ = await buy(client, stripe_mock.url, buyer, [{"listing_id": item["id"]}])
     await wait_for(lambda: fee_recorded(order_id))
-    admin_handle, _ = await user(client)
-    await User.update({User.role: "admin"}).where(User.handle == admin_handle)
-    email = (await User.select(User.email).where(User.handle == admin_handle).first())["email"]  # type: ignore[index]
-    admin = bearer((await login(client, {"email": email, "password": PASSWORD}))["access_token"])
+    admin = await make_admin(client)
     assert (await client.get("/api/v1/admin/payouts", headers=a)).status_code == 403
     report = (await client.get("/api/v1/admin/payouts", headers=admin)).json()
     net = (await LedgerEntry.objects().first()).net  # type: ignore[union-attr]

@@ -10,7 +10,9 @@ import httpx
 from app.accounts.tables import User
 from app.payments.money import commission
 from app.payments.tables import LedgerEntry, Order
-from tests.integration.accounts.helpers import bearer, login
+from tests.integration.payments.helpers import (
+    admin as make_admin,
+)
 from tests.integration.payments.helpers import (
     buy,
     can_download,
@@ -75,13 +77,7 @@ async def test_admin_refund_goes_through_stripe_once_and_revokes_at_once(
     item = await for_sale(client, creator, price_kind="fixed", price_amount=900)
     _, buyer = await user(client)
     order_id, pi = await buy(client, stripe_mock.url, buyer, [{"listing_id": item["id"]}])
-    admin_handle, _ = await user(client)
-    await User.update({User.role: "admin"}).where(User.handle == admin_handle)
-    admin_user = await User.objects().where(User.handle == admin_handle).first()
-    assert admin_user is not None
-    admin = bearer(
-        (await login(client, {"email": admin_user.email, "password": "correct horse battery staple"}))["access_token"]
-    )
+    admin = await make_admin(client)
     assert (await client.post(f"/api/v1/admin/orders/{order_id}/refund", headers=buyer)).status_code == 403
     r = await client.post(f"/api/v1/admin/orders/{order_id}/refund", headers=admin)
     assert r.status_code == 200, r.text
