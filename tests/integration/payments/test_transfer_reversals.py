@@ -135,6 +135,13 @@ async def balance(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[st
     return {k: sales[k] for k in ("net", "balance", "refunds")}
 
 
+async def recovered(client: httpx.AsyncClient, headers: dict[str, str]) -> tuple[int, dict[uuid.UUID, int]]:
+    """The sales page's figure taken back by transfer reversals, and each ledger entry's part of it."""
+    total = (await client.get("/api/v1/sales", headers=headers)).json()[0]["recovered"]
+    items = (await client.get("/api/v1/sales/entries", headers=headers)).json()["items"]
+    return total, {uuid.UUID(e["id"]): e["recovered"] for e in items}
+
+
 async def reversal_jobs() -> int:
     return await Job.count().where(Job.kind == reversals.JOB)
 
@@ -160,8 +167,9 @@ async def test_refunds_after_the_transfer_reverse_the_creators_share_once_and_no
     ]
     assert gateway.reversals[0]["key"] == f"transfer-reversal:{first.entry_key}:{sale.transfer_id}"
     assert gateway.reversals[0]["answer"]["id"] == first.transfer_id
-    # Paid back through Stripe: nothing is owed either way.
+    # Paid back through Stripe: nothing is owed either way, and the sales page says what came back.
     assert await balance(client, creator) == {"net": sent - share, "balance": 0, "refunds": 500}
+    assert await recovered(client, creator) == (share, {first.id: share, sale.id: 0})
 
     # The rest refunded: the creator's share of it (700) is more than is left of the transfer
     # (733 - 350 = 383) by Stripe's fee, which Stripe keeps; 383 comes back, the fee stays owed.
@@ -171,6 +179,7 @@ async def test_refunds_after_the_transfer_reverse_the_creators_share_once_and_no
     assert (rest.net, rest.recovered, rest.settled_at) == (-(1000 - commission(1000, BPS)), sent - share, None)
     assert [r["amount"] for r in gateway.reversals] == [share, sent - share]
     assert await balance(client, creator) == {"net": -FEE, "balance": -FEE, "refunds": 1500}
+    assert await recovered(client, creator) == (sent, {first.id: share, rest.id: sent - share, sale.id: 0})
     assert await reversal_jobs() == 2
 
     # Late and repeated events change nothing: no new entry, no new reversal. A reversal is
