@@ -48,6 +48,10 @@ async def test_discount_codes_percent_fixed_limits_expiry_and_free_checkout_with
     assert (await code(a, code="quarter", kind="percent", value=10)).status_code == 409
     assert (await code(a, code="BAD", kind="percent", value=101)).status_code == 422
     assert (await code(b, code="TWOBUCKS", kind="fixed", value=200, currency="USD")).status_code == 201
+    # Not a currency payments can be taken in; fractional króna, which Stripe refuses.
+    for bad in ({"currency": "XYZ", "value": 200}, {"currency": "ISK", "value": 150}):
+        r = await code(b, code="BADMONEY", kind="fixed", **bad)
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json"), r.text
     assert (await code(a, code="ALLFREE", kind="percent", value=100, max_uses=1)).status_code == 201
     assert (await code(a, code="OLD", kind="percent", value=50)).status_code == 201
     assert (await code(buyer, code="NOPE", kind="percent", value=50)).status_code == 403
@@ -86,6 +90,7 @@ async def test_discount_codes_percent_fixed_limits_expiry_and_free_checkout_with
     assert used_up.status_code == 409
     listed = {c["code"]: c for c in (await client.get("/api/v1/discounts", headers=a)).json()}
     assert listed["ALLFREE"]["uses"] == 1 and listed["QUARTER"]["uses"] == 1
+    assert "BADMONEY" not in {c["code"] for c in (await client.get("/api/v1/discounts", headers=b)).json()}
 
 
 async def test_license_keys_issued_verified_up_to_the_limit_and_revoked_on_refund(
