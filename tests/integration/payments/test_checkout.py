@@ -145,3 +145,22 @@ class TestWithoutStripeKeys:
         assert await Order.count() == 0
         assert await can_download(client, buyer, free) == 200
         assert await can_download(client, buyer, paid) == 403
+
+    async def test_a_100_percent_code_checks_out_without_stripe(self, client: httpx.AsyncClient) -> None:
+        _, a = await user(client, creator=True)
+        _, buyer = await user(client)
+        paid = await for_sale(client, a, price_kind="fixed", price_amount=500)
+        for code, value in (("ALLFREE", 100), ("HALF", 50)):
+            made = await client.post(
+                "/api/v1/discounts", json={"code": code, "kind": "percent", "value": value}, headers=a
+            )
+            assert made.status_code == 201, made.text
+        # Something left to pay: still 503, and the code's use is given back with the order.
+        half = await checkout(client, buyer, items=[{"listing_id": paid["id"]}], codes=["HALF"])
+        assert half.status_code == 503 and await Order.count() == 0
+        free = await checkout(client, buyer, items=[{"listing_id": paid["id"]}], codes=["ALLFREE"])
+        assert free.status_code == 201, free.text
+        assert (free.json()["status"], free.json()["total"], free.json()["checkout_url"]) == ("paid", 0, None)
+        assert await can_download(client, buyer, paid) == 200
+        uses = {c["code"]: c["uses"] for c in (await client.get("/api/v1/discounts", headers=a)).json()}
+        assert uses == {"ALLFREE": 1, "HALF": 0}
