@@ -67,10 +67,15 @@ async def test_discount_codes_percent_fixed_limits_expiry_and_free_checkout_with
     )
     assert r.status_code == 201, r.text
     assert r.json()["total"] == 750 + 600 + 100
+    # Expired, unknown, another creator's (TWOBUCKS is B's, the cart A's), two of one creator's.
     for bad, status in ((["OLD"], 422), (["NOSUCH"], 422), (["TWOBUCKS"], 422), (["QUARTER", "ALLFREE"], 422)):
         r = await checkout(client, buyer, items=[{"listing_id": a1["id"]}], codes=bad)
         assert r.status_code == status, (bad, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
+    # B's own listing, but in EUR: two dollars off cannot come off euros.
+    b_eur = await for_sale(client, b, price_kind="fixed", price_amount=800, currency="EUR")
+    r = await checkout(client, buyer, items=[{"listing_id": b_eur["id"]}], codes=["TWOBUCKS"])
+    assert r.status_code == 422 and r.json()["detail"] == "The code TWOBUCKS is in another currency.", r.text
 
     # 100% off: paid at once, no Stripe session, the files are the buyer's.
     free = await checkout(client, buyer, items=[{"listing_id": a1["id"]}], codes=["ALLFREE"])
