@@ -31,6 +31,7 @@ from app.core.db import now, write_transaction
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from app.core.settings import Settings
 from app.ops import webhooks
+from app.payments import money
 from app.search import outbox as search_outbox
 from app.storage import ObjectStorage
 
@@ -42,7 +43,10 @@ def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80] or "listing"
 
 
-def _check_price(kind: str, amount: int, minimum: int) -> None:
+def _check_price(kind: str, amount: int, minimum: int, currency: str) -> None:
+    money.check_currency(currency)
+    money.check_amount(amount, currency, "price_amount")
+    money.check_amount(minimum, currency, "pwyw_minimum")
     if kind == "free" and (amount or minimum):
         raise InvalidInput("A free listing has no price.", field="price_amount")
     if kind == "fixed" and amount < 1:
@@ -90,7 +94,7 @@ class CatalogService:
     # --- creating and editing ---------------------------------------------------------------
 
     async def create(self, user: User, data: ListingCreate) -> ListingOut:
-        _check_price(data.price_kind, data.price_amount, data.pwyw_minimum)
+        _check_price(data.price_kind, data.price_amount, data.pwyw_minimum, data.currency)
         slug = data.slug or slugify(data.title)
         if await Listing.exists().where(Listing.creator == user.id, Listing.slug == slug):
             raise Conflict("You already have a listing with that slug.", field="slug")
@@ -110,8 +114,8 @@ class CatalogService:
         changes: dict[str, Any] = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
         if not changes:
             return await self.out(listing, user)
-        merged = {k: changes.get(k, getattr(listing, k)) for k in ("price_kind", "price_amount", "pwyw_minimum")}
-        _check_price(merged["price_kind"], merged["price_amount"], merged["pwyw_minimum"])
+        price = ("price_kind", "price_amount", "pwyw_minimum", "currency")
+        _check_price(*(changes.get(k, getattr(listing, k)) for k in price))
         slug = changes.get("slug")
         if slug and slug != listing.slug:
             taken = await Listing.exists().where(

@@ -21,7 +21,7 @@ from app.catalog.tables import Listing
 from app.core.db import now
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.settings import Settings
-from app.payments import fulfilment
+from app.payments import fulfilment, money
 from app.payments.discounts import apply_codes
 from app.payments.schemas import CheckoutCreate, CheckoutOut
 from app.payments.stripe import PaymentGateway, require
@@ -65,6 +65,8 @@ async def _listing_lines(buyer: User, data: CheckoutCreate) -> tuple[list[Line],
         if currency is not None and listing.currency != currency:
             raise InvalidInput("Every item in one checkout must be in the same currency.", field="items")
         currency = listing.currency
+        # A listing priced before the currency rules existed must not reach Stripe to be refused.
+        money.check_currency(currency, field="items")
         if listing.price_kind == "fixed":
             if line.amount is not None and line.amount != listing.price_amount:
                 raise InvalidInput("This listing has a fixed price.", field="amount", listing_id=str(listing.id))
@@ -77,6 +79,7 @@ async def _listing_lines(buyer: User, data: CheckoutCreate) -> tuple[list[Line],
                     field="amount",
                     listing_id=str(listing.id),
                 )
+        money.check_amount(amount, currency, "amount")
         lines.append(Line("listing", listing.creator, listing.title, amount, listing=listing.id))
     return lines, currency
 
@@ -115,11 +118,14 @@ class CheckoutService:
         if existing is not None:
             return await self._session_for(existing, buyer)
         lines, currency = await _listing_lines(buyer, data)
+        currency = currency or "USD"
         tips = await _tip_lines(buyer, data)
         if not lines and not tips:
             raise InvalidInput("The cart is empty.", field="items")
+        for tip in tips:
+            money.check_amount(tip.amount, currency, "tips")
         try:
-            order = await self._write_order(buyer, key, data, lines=lines, tips=tips, currency=currency or "USD")
+            order = await self._write_order(buyer, key, data, lines=lines, tips=tips, currency=currency)
         except UNIQUE_VIOLATIONS:
             # The same cart sent twice at once: the other request wrote the order; answer with it.
             existing = await self._existing(key, buyer)

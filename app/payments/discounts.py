@@ -10,6 +10,7 @@ from piccolo.columns.combination import WhereRaw
 from app.accounts.tables import User
 from app.core.db import now
 from app.core.errors import Conflict, InvalidInput
+from app.payments import money
 from app.payments.schemas import DiscountCreate, DiscountOut
 from app.payments.tables import DiscountCode
 
@@ -35,6 +36,10 @@ async def create(creator: User, data: DiscountCreate) -> DiscountOut:
         raise InvalidInput("A percentage is at most 100.", field="value")
     if data.kind == "fixed" and data.currency is None:
         raise InvalidInput("A fixed discount needs its currency.", field="currency")
+    if data.currency is not None:
+        money.check_currency(data.currency)
+        if data.kind == "fixed":
+            money.check_amount(data.value, data.currency, "value")
     if data.expires_at is not None and data.expires_at <= now():
         raise InvalidInput("The expiry is in the past.", field="expires_at")
     code = data.code.upper()
@@ -69,6 +74,7 @@ async def apply_codes(codes: list[str], lines: list[Line], currency: str) -> Non
     code cannot both get it.
     """
     creators = {line.creator for line in lines}
+    step = money.charge_step(currency)
     seen: set[uuid.UUID] = set()
     for raw in codes:
         code = raw.upper()
@@ -98,7 +104,8 @@ async def apply_codes(codes: list[str], lines: list[Line], currency: str) -> Non
             if line.creator != row.creator:
                 continue
             if row.kind == "percent":
-                off = line.list_amount * row.value // 100
+                # Rounded down to what the currency can be charged in (ISK: whole krónur).
+                off = line.list_amount * row.value // 100 // step * step
             else:
                 off = min(remaining, line.list_amount)
                 remaining -= off

@@ -16,7 +16,7 @@ from app.core.mail import Mailer
 from app.jobs import JobContext, PermanentError, register
 from app.payments import reversals
 from app.payments.fulfilment import atomic
-from app.payments.money import allocate, format_money
+from app.payments.money import allocate, format_money, whole_payout
 from app.payments.stripe import PaymentGateway
 from app.payments.tables import ConnectAccount, LedgerEntry, LicenseKey, Order, OrderItem
 
@@ -48,9 +48,12 @@ async def record_fee(order_id: uuid.UUID, charge: dict[str, Any]) -> None:
             return
         # Pro rata by gross, to the cent: the parts always sum to Stripe's fee.
         for sale, part in zip(sales, allocate(fee, [s.gross for s in sales]), strict=True):
-            await LedgerEntry.update(
-                {LedgerEntry.fee: part, LedgerEntry.net: sale.gross - part - sale.commission}
-            ).where(LedgerEntry.id == sale.id)
+            # Where Stripe transfers whole units only (HUF, TWD, ISK), the net is made whole here,
+            # once, so the ledger says what a transfer can send.
+            net, cut = whole_payout(sale.gross - part - sale.commission, sale.commission, sale.currency)
+            await LedgerEntry.update({LedgerEntry.fee: part, LedgerEntry.net: net, LedgerEntry.commission: cut}).where(
+                LedgerEntry.id == sale.id
+            )
 
 
 @register("payments.settle", max_attempts=8)

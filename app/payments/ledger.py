@@ -30,6 +30,7 @@ SELECT currency,
        SUM(commission) AS commission,
        -SUM(CASE WHEN kind <> 'sale' THEN gross ELSE 0 END) AS refunds,
        SUM(net) AS net,
+       SUM(recovered) AS recovered,
        SUM(CASE WHEN settled_at IS NULL AND NOT held THEN net + recovered ELSE 0 END) AS balance,
        SUM(CASE WHEN settled_at IS NULL AND held THEN net + recovered ELSE 0 END) AS held
 FROM ledger_entries
@@ -37,6 +38,8 @@ WHERE creator = {}
 GROUP BY currency
 ORDER BY currency
 """
+
+FIGURES = ("gross", "fee", "commission", "refunds", "net", "recovered", "balance", "held")
 
 # Per currency and UTC day (epoch seconds // 86400) since a day boundary: one row per day and currency at most.
 SERIES_SQL = """
@@ -68,7 +71,7 @@ async def sales(creator: uuid.UUID, days: int = 30) -> list[SalesOut]:
         out.append(
             SalesOut(
                 currency=t["currency"],
-                **{k: int(t[k] or 0) for k in ("gross", "fee", "commission", "refunds", "net", "balance", "held")},
+                **{k: int(t[k] or 0) for k in FIGURES},
                 days=[
                     DayPoint(day=_day(d), **{k: int(points.get(d, blank)[k] or 0) for k in ("count", "gross", "net")})
                     for d in range(first, first + days)
@@ -102,6 +105,7 @@ async def entries(creator: uuid.UUID, limit: int = 50, cursor: str | None = None
             fee=e.fee,
             commission=e.commission,
             net=e.net,
+            recovered=e.recovered,
             held=e.held,
             settled=e.settled_at is not None,
         )

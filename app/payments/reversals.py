@@ -29,6 +29,7 @@ from __future__ import annotations
 import uuid
 
 from app.jobs import enqueue
+from app.payments.money import payout_step
 from app.payments.tables import LedgerEntry
 
 JOB = "payments.reverse_transfer"
@@ -51,9 +52,10 @@ def amount(sale: LedgerEntry, claims: list[LedgerEntry], entry: LedgerEntry) -> 
     ``claims`` are the line's refund and reversal entries. A claim with a positive net (a cent
     given back by a later split) takes nothing: a reversal cannot be undone.
     """
-    left = sale.net
+    left, step = sale.net, payout_step(sale.currency)
     for claim in sorted(claims, key=_position):
-        take = max(0, min(-claim.net, left))
+        # Whole units where Stripe transfers only those: the creator keeps the fraction, owed.
+        take = max(0, min(-claim.net, left)) // step * step
         if claim.id == entry.id:
             return take
         left -= take

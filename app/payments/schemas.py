@@ -127,6 +127,9 @@ class SalesOut(Struct, kw_only=True):
     commission: int
     refunds: int
     net: int
+    # What transfer reversals took back from the creator's connected account for refunds and
+    # lost disputes of sales already paid out: part of ``refunds``, no longer owed by them.
+    recovered: int
     balance: int
     held: int
     days: list[DayPoint]
@@ -142,6 +145,8 @@ class LedgerEntryOut(Struct, kw_only=True):
     fee: int
     commission: int
     net: int
+    # Of a refund or reversal's ``-net``: how much a transfer reversal took back (see SalesOut).
+    recovered: int
     held: bool
     settled: bool
 

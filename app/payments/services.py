@@ -108,7 +108,15 @@ class PaymentsService:
             row = await ConnectAccount.objects().where(ConnectAccount.creator == creator.id).first()
             assert row is not None
         base = self.settings.public_url.rstrip("/")
+        # A key per request, not one derived from the account: a link is single-use and expires
+        # in minutes while Stripe replays a key's answer for 24 hours, so a stable key would hand
+        # a creator coming back to onboarding a spent link. Within the request, the SDK's network
+        # retries reuse this key and get the same link; a second request makes a new link, and
+        # the unused one simply expires (a link creates nothing that outlives it).
         link = await gateway.create_account_link(
-            row.account_id, f"{base}/sales.html?connect=retry", f"{base}/sales.html"
+            row.account_id,
+            f"{base}/sales.html?connect=retry",
+            f"{base}/sales.html",
+            idempotency_key=f"account-link:{row.account_id}:{uuid.uuid4().hex}",
         )
         return LinkOut(url=link["url"])

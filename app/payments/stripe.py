@@ -14,10 +14,14 @@ from typing import Any, Protocol
 import anyio
 import stripe
 
-from app.core.errors import ServiceUnavailable
+from app.core.errors import DomainError, InvalidInput, ServiceUnavailable
 from app.core.settings import Settings
 
 NOT_CONFIGURED = "Payments are not configured on this site: paid checkout is unavailable."
+# Stripe's refusals of an amount or a currency (amount_too_small, invalid_charge_amount_…), or of
+# a parameter naming one (line_items[0][price_data][unit_amount]): the input, not Stripe, is wrong.
+MONEY_CODES = ("amount_", "invalid_charge_amount", "invalid_currency")
+MONEY_PARAMS = ("amount", "currency")
 
 
 class PaymentGateway(Protocol):
@@ -28,7 +32,9 @@ class PaymentGateway(Protocol):
     async def charge_of_payment_intent(self, payment_intent: str) -> dict[str, Any]: ...
     async def create_refund(self, payment_intent: str, idempotency_key: str) -> dict[str, Any]: ...
     async def create_express_account(self, email: str, idempotency_key: str) -> dict[str, Any]: ...
-    async def create_account_link(self, account: str, refresh_url: str, return_url: str) -> dict[str, Any]: ...
+    async def create_account_link(
+        self, account: str, refresh_url: str, return_url: str, idempotency_key: str
+    ) -> dict[str, Any]: ...
     async def create_transfer(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]: ...
     async def create_transfer_reversal(
         self, transfer: str, params: dict[str, Any], idempotency_key: str
@@ -47,7 +53,7 @@ class StripeGateway:
         try:
             obj = await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
         except stripe.StripeError as exc:
-            raise ServiceUnavailable(f"Stripe refused the request: {exc.user_message or exc.code or 'error'}") from exc
+            raise refusal(exc) from exc
         result: dict[str, Any] = obj.to_dict()
         return result
 
@@ -83,14 +89,18 @@ class StripeGateway:
             options={"idempotency_key": idempotency_key},
         )
 
-    async def create_account_link(self, account: str, refresh_url: str, return_url: str) -> dict[str, Any]:
+    async def create_account_link(
+        self, account: str, refresh_url: str, return_url: str, idempotency_key: str
+    ) -> dict[str, Any]:
         params = {
             "account": account,
             "refresh_url": refresh_url,
             "return_url": return_url,
             "type": "account_onboarding",
         }
-        return await self._run(self.client.v1.account_links.create, params=params)
+        return await self._run(
+            self.client.v1.account_links.create, params=params, options={"idempotency_key": idempotency_key}
+        )
 
     async def create_transfer(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         return await self._run(
@@ -106,6 +116,22 @@ class StripeGateway:
             params=params,
             options={"idempotency_key": idempotency_key},
         )
+
+
+def refusal(exc: stripe.StripeError) -> DomainError:
+    """What a Stripe error becomes: 422 when Stripe refused an amount or currency, else 503.
+
+    Our checks (``money``) refuse such input before anything is written; should Stripe still
+    refuse one (a minimum charge we do not know of), the buyer is told it is the price, not
+    told to come back later.
+    """
+    message = f"Stripe refused the request: {exc.user_message or exc.code or 'error'}"
+    param = getattr(exc, "param", None) or ""
+    if isinstance(exc, stripe.InvalidRequestError) and (
+        (exc.code or "").startswith(MONEY_CODES) or param.rstrip("]").endswith(MONEY_PARAMS)
+    ):
+        return InvalidInput(message, field="amount")
+    return ServiceUnavailable(message)
 
 
 def make_gateway(settings: Settings) -> PaymentGateway | None:

@@ -52,10 +52,20 @@ function cell(...children) {
   return td;
 }
 
+/** Whether an entry is paid out; for a refund of a sale already paid out, what Stripe took back. */
+function paidOut(e) {
+  if (e.recovered) {
+    const back = `${money(e.recovered, e.currency)} taken back from your Stripe account`;
+    // Part taken back: the rest of the refund lowers the balance, as without payouts.
+    return e.settled ? back : `${back}; the rest lowers your balance`;
+  }
+  return e.settled ? "yes" : e.held ? "held (dispute)" : "not yet";
+}
+
 function entryRow(e) {
   const tr = document.createElement("tr");
   const kind = e.kind === "sale" ? "sale" : `${e.kind} (of a sale)`;
-  const paid = e.settled ? "yes" : e.held ? "held (dispute)" : "not yet";
+  const paid = paidOut(e);
   tr.append(
     cell(new Date(e.created_at * 1000).toLocaleDateString()),
     cell(e.title || "—"),
@@ -103,6 +113,10 @@ if (!account) {
         figure("Stripe fees", money(s.fee, s.currency)),
         figure("commission", money(s.commission, s.currency)),
         figure("refunds", money(s.refunds, s.currency)),
+        // Only with Stripe payouts: refunds of sales already paid out, taken back by Stripe.
+        ...(s.recovered
+          ? [figure("of the refunds, taken back from your Stripe account", money(s.recovered, s.currency))]
+          : []),
         figure("balance to be paid", money(s.balance, s.currency)),
         figure("held (disputes)", money(s.held, s.currency)),
       );

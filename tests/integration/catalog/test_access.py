@@ -176,6 +176,13 @@ async def test_bad_listing_input_is_refused(client: httpx.AsyncClient) -> None:
         {"kind": "preset", "title": "x", "price_kind": "free", "price_amount": 100},
         {"kind": "preset", "title": "x", "price_kind": "pwyw", "pwyw_minimum": 500, "price_amount": 100},
         {"kind": "preset", "title": "x", "currency": "euro"},
+        # Not a currency payments can be taken in, and amounts Stripe would refuse in theirs:
+        # fractional króna (ISK is whole units, 100 in Stripe's minor units), a KWD amount
+        # whose last digit is not 0.
+        {"kind": "preset", "title": "x", "currency": "XYZ"},
+        {"kind": "preset", "title": "x", "currency": "ISK", "price_kind": "fixed", "price_amount": 12345},
+        {"kind": "preset", "title": "x", "currency": "ISK", "price_kind": "pwyw", "pwyw_minimum": 150},
+        {"kind": "preset", "title": "x", "currency": "KWD", "price_kind": "fixed", "price_amount": 1005},
         {"kind": "preset", "title": "x", "price_amount": 1.5},
         {"kind": "preset", "title": "x", "slug": "Bad Slug"},
         {"kind": "preset", "title": "x", "bpm": 5000},
@@ -188,9 +195,15 @@ async def test_bad_listing_input_is_refused(client: httpx.AsyncClient) -> None:
     assert (
         await client.post("/api/v1/listings", json={"kind": "preset", "title": "x"}, headers=member)
     ).status_code == 403
-    await listing(client, h, slug="same")
+    same = await listing(client, h, slug="same", currency="ISK", price_kind="fixed", price_amount=150000)
     dup = await client.post("/api/v1/listings", json={"kind": "preset", "title": "y", "slug": "same"}, headers=h)
     assert dup.status_code == 409
+    for change in ({"currency": "XYZ"}, {"price_amount": 150050}, {"currency": "KWD", "price_amount": 150005}):
+        r = await client.patch(f"/api/v1/listings/{same['id']}", json=change, headers=h)
+        assert r.status_code == 422, (change, r.text)
+        assert r.headers["content-type"].startswith(PROBLEM)
+    kept = (await client.get(f"/api/v1/listings/{same['id']}", headers=h)).json()
+    assert (kept["price"]["currency"], kept["price"]["amount"]) == ("ISK", 150000)
     assert (await client.get("/api/v1/listings/not-a-uuid")).status_code in (400, 404)
     assert (await client.get("/api/v1/creators/nobody-here")).status_code == 404
     assert len((await client.get("/api/v1/listings", headers=h)).json()) == 1

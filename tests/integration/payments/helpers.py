@@ -12,13 +12,23 @@ from typing import Any
 import httpx
 import stripe
 
+from app.accounts.tables import User
 from app.core.security import signature_header
 from app.payments.tables import Order
+from tests.integration.accounts.helpers import PASSWORD, bearer, login
 from tests.integration.catalog.helpers import listing, upload, user
 from tests.integration.payments.conftest import WEBHOOK_SECRET
 from tests.services.stripe_mock import TEST_API_KEY
 
 __all__ = ["listing", "user"]
+
+
+async def admin(client: httpx.AsyncClient) -> dict[str, str]:
+    """A new user made admin in the database (no endpoint makes one), logged in again as such."""
+    handle, _ = await user(client)
+    await User.update({User.role: "admin"}).where(User.handle == handle)
+    email = (await User.select(User.email).where(User.handle == handle).first())["email"]  # type: ignore[index]
+    return bearer((await login(client, {"email": email, "password": PASSWORD}))["access_token"])
 
 
 async def for_sale(client: httpx.AsyncClient, headers: dict[str, str], **price: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.catalog.tables import Entitlement
+from app.catalog.tables import Entitlement, Listing
 from app.core.settings import Settings
 from app.payments.tables import LedgerEntry, Order, OrderItem
 from tests.integration.payments.helpers import can_download, checkout, for_sale, session_id, user
@@ -56,11 +56,15 @@ async def test_cart_of_two_creators_fixed_pwyw_and_tip_is_paid_through_the_succe
 
 
 async def test_bad_carts_are_refused_and_write_nothing(client: httpx.AsyncClient) -> None:
-    _, a = await user(client, creator=True)
+    a_handle, a = await user(client, creator=True)
     _, buyer = await user(client)
     usd = await for_sale(client, a, price_kind="pwyw", price_amount=800, pwyw_minimum=500)
     eur = await for_sale(client, a, price_kind="fixed", price_amount=900, currency="EUR")
     fixed = await for_sale(client, a, price_kind="fixed", price_amount=900)
+    isk = await for_sale(client, a, price_kind="pwyw", price_amount=50000, pwyw_minimum=10000, currency="ISK")
+    # Priced before the currency rules, in a currency Stripe would refuse at checkout.
+    legacy = await for_sale(client, a, price_kind="fixed", price_amount=900)
+    await Listing.update({Listing.currency: "XYZ"}).where(Listing.id == uuid.UUID(legacy["id"]))
     draft = (
         await client.post(
             "/api/v1/listings",
@@ -77,11 +81,17 @@ async def test_bad_carts_are_refused_and_write_nothing(client: httpx.AsyncClient
         ({"items": []}, 422),
         ({"items": [{"listing_id": usd["id"], "amount": -5}]}, 422),
         ({"items": [{"listing_id": usd["id"]}], "price": 1}, 422),  # unknown field
+        # Whole krónur only (100 in Stripe's minor units): a chosen price, a tip in the cart's ISK.
+        ({"items": [{"listing_id": isk["id"], "amount": 12345}]}, 422),
+        ({"items": [{"listing_id": isk["id"]}], "tips": [{"creator": a_handle, "amount": 150}]}, 422),
+        ({"items": [{"listing_id": legacy["id"]}]}, 422),  # not a currency Stripe takes
     ]
     for body, status in cases:
         r = await checkout(client, buyer, **body)
         assert r.status_code == status, (body, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
+    krona = await checkout(client, buyer, items=[{"listing_id": isk["id"], "amount": 12345}])
+    assert "ISK must be whole units" in krona.json()["detail"]
     own = await checkout(client, a, items=[{"listing_id": fixed["id"]}])
     assert own.status_code == 422
     assert await Order.count() == 0 and await OrderItem.count() == 0
@@ -135,3 +145,22 @@ class TestWithoutStripeKeys:
         assert await Order.count() == 0
         assert await can_download(client, buyer, free) == 200
         assert await can_download(client, buyer, paid) == 403
+
+    async def test_a_100_percent_code_checks_out_without_stripe(self, client: httpx.AsyncClient) -> None:
+        _, a = await user(client, creator=True)
+        _, buyer = await user(client)
+        paid = await for_sale(client, a, price_kind="fixed", price_amount=500)
+        for code, value in (("ALLFREE", 100), ("HALF", 50)):
+            made = await client.post(
+                "/api/v1/discounts", json={"code": code, "kind": "percent", "value": value}, headers=a
+            )
+            assert made.status_code == 201, made.text
+        # Something left to pay: still 503, and the code's use is given back with the order.
+        half = await checkout(client, buyer, items=[{"listing_id": paid["id"]}], codes=["HALF"])
+        assert half.status_code == 503 and await Order.count() == 0
+        free = await checkout(client, buyer, items=[{"listing_id": paid["id"]}], codes=["ALLFREE"])
+        assert free.status_code == 201, free.text
+        assert (free.json()["status"], free.json()["total"], free.json()["checkout_url"]) == ("paid", 0, None)
+        assert await can_download(client, buyer, paid) == 200
+        uses = {c["code"]: c["uses"] for c in (await client.get("/api/v1/discounts", headers=a)).json()}
+        assert uses == {"ALLFREE": 1, "HALF": 0}

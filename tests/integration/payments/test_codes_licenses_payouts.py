@@ -9,11 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.accounts.tables import User
 from app.core.settings import Settings
 from app.payments.tables import DiscountCode, LedgerEntry, Order
-from tests.integration.accounts.helpers import PASSWORD, bearer, login
 from tests.integration.payments.conftest import stripe_env
+from tests.integration.payments.helpers import (
+    admin as make_admin,
+)
 from tests.integration.payments.helpers import (
     buy,
     can_download,
@@ -47,6 +48,10 @@ async def test_discount_codes_percent_fixed_limits_expiry_and_free_checkout_with
     assert (await code(a, code="quarter", kind="percent", value=10)).status_code == 409
     assert (await code(a, code="BAD", kind="percent", value=101)).status_code == 422
     assert (await code(b, code="TWOBUCKS", kind="fixed", value=200, currency="USD")).status_code == 201
+    # Not a currency payments can be taken in; fractional króna, which Stripe refuses.
+    for bad in ({"currency": "XYZ", "value": 200}, {"currency": "ISK", "value": 150}):
+        r = await code(b, code="BADMONEY", kind="fixed", **bad)
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json"), r.text
     assert (await code(a, code="ALLFREE", kind="percent", value=100, max_uses=1)).status_code == 201
     assert (await code(a, code="OLD", kind="percent", value=50)).status_code == 201
     assert (await code(buyer, code="NOPE", kind="percent", value=50)).status_code == 403
@@ -62,10 +67,15 @@ async def test_discount_codes_percent_fixed_limits_expiry_and_free_checkout_with
     )
     assert r.status_code == 201, r.text
     assert r.json()["total"] == 750 + 600 + 100
+    # Expired, unknown, another creator's (TWOBUCKS is B's, the cart A's), two of one creator's.
     for bad, status in ((["OLD"], 422), (["NOSUCH"], 422), (["TWOBUCKS"], 422), (["QUARTER", "ALLFREE"], 422)):
         r = await checkout(client, buyer, items=[{"listing_id": a1["id"]}], codes=bad)
         assert r.status_code == status, (bad, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
+    # B's own listing, but in EUR: two dollars off cannot come off euros.
+    b_eur = await for_sale(client, b, price_kind="fixed", price_amount=800, currency="EUR")
+    r = await checkout(client, buyer, items=[{"listing_id": b_eur["id"]}], codes=["TWOBUCKS"])
+    assert r.status_code == 422 and r.json()["detail"] == "The code TWOBUCKS is in another currency.", r.text
 
     # 100% off: paid at once, no Stripe session, the files are the buyer's.
     free = await checkout(client, buyer, items=[{"listing_id": a1["id"]}], codes=["ALLFREE"])
@@ -85,6 +95,7 @@ async def test_discount_codes_percent_fixed_limits_expiry_and_free_checkout_with
     assert used_up.status_code == 409
     listed = {c["code"]: c for c in (await client.get("/api/v1/discounts", headers=a)).json()}
     assert listed["ALLFREE"]["uses"] == 1 and listed["QUARTER"]["uses"] == 1
+    assert "BADMONEY" not in {c["code"] for c in (await client.get("/api/v1/discounts", headers=b)).json()}
 
 
 async def test_license_keys_issued_verified_up_to_the_limit_and_revoked_on_refund(
@@ -123,10 +134,7 @@ async def test_payout_report_csv_and_json_and_mark_settled(
     item = await for_sale(client, a, price_kind="fixed", price_amount=2000)
     order_id, _ = await buy(client, stripe_mock.url, buyer, [{"listing_id": item["id"]}])
     await wait_for(lambda: fee_recorded(order_id))
-    admin_handle, _ = await user(client)
-    await User.update({User.role: "admin"}).where(User.handle == admin_handle)
-    email = (await User.select(User.email).where(User.handle == admin_handle).first())["email"]  # type: ignore[index]
-    admin = bearer((await login(client, {"email": email, "password": PASSWORD}))["access_token"])
+    admin = await make_admin(client)
     assert (await client.get("/api/v1/admin/payouts", headers=a)).status_code == 403
     report = (await client.get("/api/v1/admin/payouts", headers=admin)).json()
     net = (await LedgerEntry.objects().first()).net  # type: ignore[union-attr]

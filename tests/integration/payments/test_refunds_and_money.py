@@ -6,11 +6,16 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.accounts.tables import User
+from app.core.settings import Settings
 from app.payments.money import commission
 from app.payments.tables import LedgerEntry, Order
-from tests.integration.accounts.helpers import bearer, login
+from tests.integration.payments.conftest import stripe_env
+from tests.integration.payments.helpers import (
+    admin as make_admin,
+)
 from tests.integration.payments.helpers import (
     buy,
     can_download,
@@ -24,6 +29,7 @@ from tests.integration.payments.helpers import (
     wait_for,
 )
 from tests.integration.payments.stripe_server import FEE, PaidStripeMock
+from tests.support import test_settings
 
 
 async def test_refund_and_lost_dispute_revoke_download_access_won_dispute_keeps_it(
@@ -75,13 +81,7 @@ async def test_admin_refund_goes_through_stripe_once_and_revokes_at_once(
     item = await for_sale(client, creator, price_kind="fixed", price_amount=900)
     _, buyer = await user(client)
     order_id, pi = await buy(client, stripe_mock.url, buyer, [{"listing_id": item["id"]}])
-    admin_handle, _ = await user(client)
-    await User.update({User.role: "admin"}).where(User.handle == admin_handle)
-    admin_user = await User.objects().where(User.handle == admin_handle).first()
-    assert admin_user is not None
-    admin = bearer(
-        (await login(client, {"email": admin_user.email, "password": "correct horse battery staple"}))["access_token"]
-    )
+    admin = await make_admin(client)
     assert (await client.post(f"/api/v1/admin/orders/{order_id}/refund", headers=buyer)).status_code == 403
     r = await client.post(f"/api/v1/admin/orders/{order_id}/refund", headers=admin)
     assert r.status_code == 200, r.text
@@ -134,6 +134,36 @@ async def test_commission_fee_and_net_to_the_cent_with_the_creators_own_link(
     await wait_for(lambda: _mail_about(var_dir, order_id))
     text = next(t for t in _mails(var_dir) if order_id in t)
     assert "library.html" in text and order_id in text
+
+
+class TestOperatorsRates:
+    """An operator's own rates (25% marketplace, 5% own link): the ledger follows them to the cent."""
+
+    @pytest.fixture
+    def settings(self, db_url: str, var_dir: Path, stripe_mock: PaidStripeMock) -> Settings:
+        rates = {"ECHOEL_COMMISSION_MARKETPLACE_BPS": "2500", "ECHOEL_COMMISSION_DIRECT_BPS": "500"}
+        return test_settings(db_url, var_dir, **stripe_env(stripe_mock, **rates))
+
+    async def test_commission_fee_and_net_at_the_operators_rates(
+        self, client: httpx.AsyncClient, stripe_mock: PaidStripeMock
+    ) -> None:
+        a_handle, a = await user(client, creator=True)
+        _, b = await user(client, creator=True)
+        _, buyer = await user(client)
+        a1 = await for_sale(client, a, price_kind="fixed", price_amount=1299)
+        b1 = await for_sale(client, b, price_kind="fixed", price_amount=705)
+        items = [{"listing_id": a1["id"]}, {"listing_id": b1["id"]}]
+        order_id, _ = await buy(client, stripe_mock.url, buyer, items, ref=a_handle)
+        await wait_for(lambda: fee_recorded(order_id))
+        entries = await LedgerEntry.objects().where(LedgerEntry.kind == "sale").order_by(LedgerEntry.gross)
+        # 705 at 25% = 176.25 -> 176; 1299 at 5% (the creator's own link) = 64.95 -> 65. The fee
+        # (317) split by gross: 111.52 and 205.48, the odd cent to the larger remainder (B's).
+        assert [(e.gross, e.commission, e.fee, e.net) for e in entries] == [
+            (705, 176, 112, 705 - 112 - 176),
+            (1299, 65, 205, 1299 - 205 - 65),
+        ]
+        mine = (await client.get("/api/v1/sales", headers=a)).json()[0]
+        assert (mine["commission"], mine["fee"], mine["net"], mine["balance"]) == (65, 205, 1029, 1029)
 
 
 def _mails(var_dir: Path) -> list[str]:

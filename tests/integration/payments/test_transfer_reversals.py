@@ -48,6 +48,7 @@ class Watched(StripeGateway):
     def __init__(self, url: str) -> None:
         super().__init__(TEST_API_KEY, url)
         self.reversals: list[dict[str, Any]] = []
+        self.transfers: list[int] = []
         self.crash_once = False
         self.hold_transfers: asyncio.Event | None = None
         self.transferring = asyncio.Event()
@@ -56,6 +57,7 @@ class Watched(StripeGateway):
         self.transferring.set()
         if self.hold_transfers is not None:
             await self.hold_transfers.wait()
+        self.transfers.append(params["amount"])
         return await super().create_transfer(params, idempotency_key)
 
     async def create_transfer_reversal(
@@ -135,6 +137,13 @@ async def balance(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[st
     return {k: sales[k] for k in ("net", "balance", "refunds")}
 
 
+async def recovered(client: httpx.AsyncClient, headers: dict[str, str]) -> tuple[int, dict[uuid.UUID, int]]:
+    """The sales page's figure taken back by transfer reversals, and each ledger entry's part of it."""
+    total = (await client.get("/api/v1/sales", headers=headers)).json()[0]["recovered"]
+    items = (await client.get("/api/v1/sales/entries", headers=headers)).json()["items"]
+    return total, {uuid.UUID(e["id"]): e["recovered"] for e in items}
+
+
 async def reversal_jobs() -> int:
     return await Job.count().where(Job.kind == reversals.JOB)
 
@@ -160,8 +169,9 @@ async def test_refunds_after_the_transfer_reverse_the_creators_share_once_and_no
     ]
     assert gateway.reversals[0]["key"] == f"transfer-reversal:{first.entry_key}:{sale.transfer_id}"
     assert gateway.reversals[0]["answer"]["id"] == first.transfer_id
-    # Paid back through Stripe: nothing is owed either way.
+    # Paid back through Stripe: nothing is owed either way, and the sales page says what came back.
     assert await balance(client, creator) == {"net": sent - share, "balance": 0, "refunds": 500}
+    assert await recovered(client, creator) == (share, {first.id: share, sale.id: 0})
 
     # The rest refunded: the creator's share of it (700) is more than is left of the transfer
     # (733 - 350 = 383) by Stripe's fee, which Stripe keeps; 383 comes back, the fee stays owed.
@@ -171,6 +181,7 @@ async def test_refunds_after_the_transfer_reverse_the_creators_share_once_and_no
     assert (rest.net, rest.recovered, rest.settled_at) == (-(1000 - commission(1000, BPS)), sent - share, None)
     assert [r["amount"] for r in gateway.reversals] == [share, sent - share]
     assert await balance(client, creator) == {"net": -FEE, "balance": -FEE, "refunds": 1500}
+    assert await recovered(client, creator) == (sent, {first.id: share, rest.id: sent - share, sale.id: 0})
     assert await reversal_jobs() == 2
 
     # Late and repeated events change nothing: no new entry, no new reversal. A reversal is
@@ -261,3 +272,27 @@ async def test_a_refund_while_the_transfer_is_in_flight_is_reversed_once_the_tra
     share = 400 - commission(400, BPS)
     assert [r["amount"] for r in gateway.reversals] == [share]
     assert (await balance(client, creator))["balance"] == 0
+
+
+async def test_forint_sales_go_out_and_come_back_in_whole_forints(
+    client: httpx.AsyncClient, stripe_mock: PaidStripeMock, gateway: Watched
+) -> None:
+    creator = await connected_creator(client)
+    _, buyer = await user(client)
+    item = await for_sale(client, creator, price_kind="fixed", price_amount=150000, currency="HUF")
+    order_id, pi = await buy(client, stripe_mock.url, buyer, [{"listing_id": item["id"]}])
+    await wait_for(transferred(order_id, item["title"]))
+    # Stripe transfers HUF in whole forints: 150000 - 45000 - 317 = 104683 goes up to 104700,
+    # the 17 out of our commission, and the ledger says what went out.
+    sale = (await line_entries(order_id, item["title"]))["sale"]
+    assert (sale.net, sale.commission, sale.fee) == (104700, commission(150000, BPS) - 17, FEE)
+    assert gateway.transfers == [104700]
+
+    # 333.33 Ft refunded: the creator's share (33333 - 10000) is taken back in whole forints;
+    # the 33 fillér left stay owed on the balance.
+    await deliver(client, refunded(stripe_mock.url, pi, 150000, 33333))
+    await wait_for(reversed_(order_id, item["title"], "refund:33333"))
+    entry = (await line_entries(order_id, item["title"]))["refund:33333"]
+    assert (entry.net, entry.recovered, entry.settled_at) == (-23333, 23300, None)
+    assert [r["amount"] for r in gateway.reversals] == [23300]
+    assert (await balance(client, creator))["balance"] == -33
