@@ -52,3 +52,34 @@ class EdgeNginx(Nginx):
     def _allocate(self) -> None:
         self.port = self.fixed_port
 
+
+class HostNginx(Nginx):
+    """nginx running ``conf_dir/nginx.conf`` itself, as the host's nginx does on a VPS.
+
+    scripts/deploy (processes runtime) renders ``conf_dir`` and reloads this master through
+    ``pid_file``: a reload reads whatever was rendered last, the main nginx.conf included.
+    """
+
+    def __init__(self, conf_dir: Path, port: int, pid_file: Path) -> None:
+        super().__init__("")
+        self.conf_dir, self.fixed_port, self.pid_file = conf_dir, port, pid_file
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.fixed_port}"
+
+    @property
+    def conf_path(self) -> Path:
+        return self.conf_dir / "nginx.conf"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.pid_file
+
+    def _allocate(self) -> None:
+        self.port = self.fixed_port
+
+    def _prepare(self) -> None:
+        # The http temp paths stay nginx's compiled-in ones (Debian: /var/lib/nginx), as on a VPS.
+        (self.prefix / "logs").mkdir(exist_ok=True)
+        self.conf_text = self.conf_path.read_text()
