@@ -80,6 +80,11 @@ class Nginx(ServerProcess):
         return self.prefix / "nginx.conf"
 
     @property
+    def pid_path(self) -> Path:
+        """Where the master writes its pid, unless the config sets ``pid`` itself."""
+        return self.prefix / "nginx.pid"
+
+    @property
     def error_log(self) -> Path:
         return self.prefix / "logs" / "error.log"
 
@@ -97,7 +102,7 @@ class Nginx(ServerProcess):
     def _command(self) -> list[str]:
         globals_ = ["daemon off;"]
         if not _has_main_directive(self.conf_text, "pid"):
-            globals_.append(f"pid {self.prefix / 'nginx.pid'};")
+            globals_.append(f"pid {self.pid_path};")
         if not _has_main_directive(self.conf_text, "error_log"):
             globals_.append(f"error_log {self.error_log} info;")
         if os.geteuid() == 0 and not _has_main_directive(self.conf_text, "user"):

@@ -6,8 +6,9 @@ import os
 import pwd
 import shutil
 import subprocess
+from pathlib import Path
 
-from tests.services.binaries import ServerProcess, find_binary, free_port
+from tests.services.binaries import REPO_ROOT, ServerProcess, find_binary, free_port
 
 
 def _as_postgres_user(command: list[str]) -> list[str]:
@@ -111,3 +112,26 @@ class PostgresServer(ServerProcess):
 
     def url(self, database: str) -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
+
+
+def psql(server: PostgresServer, database: str, user: str, *, sql: str = "", file: Path | None = None) -> str:
+    """Run ``sql`` or ``file`` as ``user``; PermissionError with psql's message when it fails."""
+    argv = [find_binary("psql"), "-h", "127.0.0.1", "-p", str(server.port), "-U", user, "-d", database]
+    argv += ["-v", "ON_ERROR_STOP=1", "-At"] + (["-f", str(file)] if file else ["-c", sql])
+    # sql/init/01-roles.sql reads the roles' passwords from the environment (unused: trust auth).
+    env = {**os.environ, "DB_OWNER_PASSWORD": "owner-pw-" + "o" * 20, "DB_APP_PASSWORD": "app-pw-" + "a" * 20}
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise PermissionError(result.stderr.strip())
+    return result.stdout
+
+
+def provision_database(server: PostgresServer, name: str) -> str:
+    """Create database ``name`` and run sql/init on it, as compose's first start does; its name.
+
+    The roles echoel_owner (migrations, views) and echoel_app (the running app) are then there.
+    """
+    server.psql(f'CREATE DATABASE "{name}"')
+    for script in sorted((REPO_ROOT / "sql" / "init").glob("*.sql")):
+        psql(server, name, server.user, file=script)
+    return name

@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.services.binaries import REPO_ROOT, find_binary
-from tests.services.postgres import PostgresServer
+from tests.services.binaries import REPO_ROOT
+from tests.services.postgres import PostgresServer, provision_database, psql
 from tests.support import run_cli, test_env
 
 SQL = REPO_ROOT / "sql"
 
 
-def psql(server: PostgresServer, database: str, user: str, *, sql: str = "", file: Path | None = None) -> str:
-    argv = [find_binary("psql"), "-h", "127.0.0.1", "-p", str(server.port), "-U", user, "-d", database]
-    argv += ["-v", "ON_ERROR_STOP=1", "-At"] + (["-f", str(file)] if file else ["-c", sql])
-    env = {**os.environ, "DB_OWNER_PASSWORD": "owner-pw-" + "o" * 20, "DB_APP_PASSWORD": "app-pw-" + "a" * 20}
-    result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise PermissionError(result.stderr.strip())
-    return result.stdout
-
-
 @pytest.fixture
 def provisioned(postgres: PostgresServer, tmp_path: Path) -> str:
     """A database initialised from sql/init, migrated as the owner, with the views applied."""
-    name = f"echoel_roles_{uuid.uuid4().hex[:8]}"
-    postgres.psql(f'CREATE DATABASE "{name}"')
-    for script in sorted((SQL / "init").glob("*.sql")):
-        psql(postgres, name, postgres.user, file=script)
+    name = provision_database(postgres, f"echoel_roles_{uuid.uuid4().hex[:8]}")
     owner_url = f"postgresql://echoel_owner@127.0.0.1:{postgres.port}/{name}"
     migrated = run_cli(["migrate"], test_env(owner_url, tmp_path))
     assert migrated.returncode == 0, migrated.stderr
