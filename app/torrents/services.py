@@ -230,6 +230,17 @@ class TorrentService:
             raise NotFound("no such file in this pack")
         return torrent, target
 
+    def accel_redirect(self, target: Path) -> str | None:
+        """The ``X-Accel-Redirect`` URI that has nginx send ``target`` (None: the app streams it).
+
+        Percent-encoded: pack and file names hold spaces and any Unicode, and nginx decodes the
+        URI before mapping it onto the aliased cache folder.
+        """
+        prefix = self.settings.webseed_accel_prefix
+        if not prefix:
+            return None
+        return prefix + quote(target.relative_to(self.cache.root).as_posix())
+
     async def count_http_bytes(self, torrent_id: uuid.UUID, count: int) -> None:
         await Torrent.update({Torrent.http_bytes: Torrent.http_bytes + count}).where(Torrent.id == torrent_id)
 
