@@ -17,7 +17,7 @@ from app.ops import webhooks
 from app.storage.protocol import ObjectStorage
 from app.torrents import builder
 from app.torrents.cache import PackCache, PackPreparing
-from app.torrents.catalog import pack_version
+from app.torrents.catalog import entitlement_revoked, pack_version
 from app.torrents.packs import Entitlements, NoEntitlements, PackVersion, clean_relative_path, materialise
 from app.torrents.schemas import TorrentView, to_view
 from app.torrents.tables import Passkey, Torrent, TrackerPeer, without_metainfo
@@ -212,6 +212,10 @@ class TorrentService:
                 raise Forbidden("web seed link expired or invalid: download a fresh .torrent")
             passkey = await Passkey.objects().where(Passkey.id == passkey_id).first()
             if passkey is None or passkey.revoked_at is not None or passkey.listing_id != torrent.listing_id:
+                raise Forbidden("access to this pack was revoked")
+            # A refund revokes the entitlement at once; the passkey follows only at the seeder's
+            # next refresh, and with no seeder running not at all. Asked like the tracker does.
+            if await entitlement_revoked(passkey.user, passkey.listing_id):
                 raise Forbidden("access to this pack was revoked")
         elif token != PUBLIC:
             raise NotFound("no such web seed")
