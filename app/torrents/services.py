@@ -13,7 +13,7 @@ import anyio.to_thread
 from app.core import db
 from app.core.errors import Forbidden, InvalidInput, NotFound
 from app.core.settings import Settings
-from app.ops import webhooks
+from app.ops import metrics, webhooks
 from app.storage.protocol import ObjectStorage
 from app.torrents import builder
 from app.torrents.cache import PackCache, PackPreparing
@@ -246,6 +246,8 @@ class TorrentService:
         return prefix + quote(target.relative_to(self.cache.root).as_posix())
 
     async def count_http_bytes(self, torrent_id: uuid.UUID, count: int) -> None:
+        """Web-seed bytes of one request, on the torrent (the creator's dashboard) and in metrics."""
+        metrics.TORRENT_HTTP_BYTES.inc(count)
         await Torrent.update({Torrent.http_bytes: Torrent.http_bytes + count}).where(Torrent.id == torrent_id)
 
 

@@ -15,6 +15,7 @@ from app.accounts.tables import User
 from app.torrents.services import TorrentService
 from app.torrents.tables import Torrent
 from tests.integration.edge.stack import EdgeNginx
+from tests.integration.ops.test_metrics import sample
 from tests.integration.torrents.helpers import MB, make_pack
 from tests.support import LiveApp
 
@@ -41,7 +42,7 @@ def _expected(version_source: str, start: int, end: int) -> bytes:
 
 
 async def test_web_seed_bytes_come_from_nginx_after_the_app_checks(
-    service: TorrentService, nginx: EdgeNginx, tmp_path: Path
+    service: TorrentService, live_app: LiveApp, nginx: EdgeNginx, tmp_path: Path
 ) -> None:
     free, _ = make_pack(tmp_path / "free", SIZES, name="Free Pack")
     paid, _ = make_pack(tmp_path / "paid", SIZES, private=True, name="Paid Pack")
@@ -92,3 +93,7 @@ async def test_web_seed_bytes_come_from_nginx_after_the_app_checks(
     }
     assert counted[free_torrent.id] == (1048575 - 1000 + 1) + text.size
     assert counted[paid_torrent.id] == 100
+    # And in the app's metrics (a fresh process: its counter holds these requests alone).
+    async with httpx.AsyncClient() as http:
+        scraped = (await http.get(f"{live_app.url}/metrics")).text
+    assert sample(scraped, "echoel_torrent_http_bytes_total") == sum(counted.values())
