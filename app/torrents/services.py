@@ -49,7 +49,6 @@ class TorrentService:
         row = existing or Torrent(listing_id=version.listing_id, version_id=version.version_id, name=version.name)
         row.private, row.status, row.progress, row.error = version.private, "building", 0.0, ""
         data_dir = self.cache.dir_of(row.id)
-        row.data_dir = str(data_dir)
         await row.save()
         state = {"progress": 0.0, "done": False}
 
