@@ -12,7 +12,7 @@ import msgspec
 from msgspec import UNSET
 
 from app.accounts.tables import User
-from app.catalog import access, derived
+from app.catalog import access, derived, hooks
 from app.catalog.render import render_markdown
 from app.catalog.schemas import (
     DownloadOut,
@@ -159,6 +159,7 @@ class CatalogService:
             await search_outbox.note(listing.id)
             if announce:
                 await self._announce(listing, user)
+                await hooks.version_published(listing, await _published_versions(listing.id))
         return await self.out(listing, user)
 
     async def _announce(self, listing: Listing, actor: User) -> None:
@@ -188,7 +189,10 @@ class CatalogService:
         version = await self.version(listing, label)
         if not await ListingFile.exists().where(ListingFile.version == version.id, ListingFile.status == "ready"):
             raise InvalidInput("A version needs at least one file before it is published.", field="label")
-        await ListingVersion.update({ListingVersion.published: True}).where(ListingVersion.id == version.id)
+        # Hooks (a sample pack's torrent build) are queued iff the version is out.
+        async with write_transaction(Listing._meta.db):
+            await ListingVersion.update({ListingVersion.published: True}).where(ListingVersion.id == version.id)
+            await hooks.version_published(listing, [version.id])
         return await self.out(listing, user)
 
     # --- reading ----------------------------------------------------------------------------
@@ -294,3 +298,11 @@ class CatalogService:
         seconds = self.settings.download_url_seconds
         url = self.storage.presign_get(row.object_key, row.original_name, timedelta(seconds=seconds))
         return DownloadOut(url=url, expires_in=seconds, name=row.original_name, size=row.size)
+
+
+async def _published_versions(listing_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await ListingVersion.select(ListingVersion.id).where(
+        ListingVersion.listing == listing_id,
+        ListingVersion.published == True,  # noqa: E712 - Piccolo query
+    )
+    return [r["id"] for r in rows]

@@ -143,6 +143,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     tracker_interval_seconds: int = 300
     # Hours a per-buyer web-seed URL (in a paid pack's .torrent) stays valid.
     webseed_token_hours: int = 168
+    # Behind nginx: after its checks the web seed answers `X-Accel-Redirect: <prefix><id>/<path>`
+    # and nginx sends the file (with Range) from the seeder's cache, which its internal location
+    # aliases; empty (embedded default): the app streams the bytes itself.
+    webseed_accel_prefix: str = ""
     # Backups (app.ops.backup): folder for backups (empty: var_dir/backups), hours between
     # scheduled backups run by the job worker (0: off) and how many finished backups to keep.
     backup_dir: str = ""
@@ -198,6 +202,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError("backup_interval_hours must be 0 (off) or more")
         if self.jobs_poll_seconds <= 0:
             raise ValueError("jobs_poll_seconds must be above 0")
+        if self.webseed_accel_prefix and not (
+            self.webseed_accel_prefix.startswith("/") and self.webseed_accel_prefix.endswith("/")
+        ):
+            raise ValueError("webseed_accel_prefix must be empty or a path that starts and ends with /")
         self._check_payments()
 
     def _check_payments(self) -> None:

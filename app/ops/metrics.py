@@ -5,7 +5,7 @@ domains update. Import what you need and call it; names are stable, labels are s
 
     metrics.WEBSOCKET_CONNECTIONS.labels(kind="signaling").inc()   # .dec() on close
     metrics.UPLOADS.labels(outcome="completed").inc(); metrics.UPLOAD_BYTES.inc(size)
-    metrics.TORRENT_HTTP_BYTES.inc(len(chunk))                     # web seed bytes sent
+    metrics.TORRENT_HTTP_BYTES.inc(span)                           # web seed bytes asked for
     metrics.SALES.labels(currency="EUR").inc(); metrics.SALES_AMOUNT.labels(currency="EUR").inc(cents)
 
 Values owned by another process (the job queue in the database, the seeder's stats file) are
@@ -56,6 +56,11 @@ TORRENT_P2P_BYTES = Gauge(
     "Pack payload bytes the seeder has uploaded to BitTorrent peers (seeder total)",
     multiprocess_mode="mostrecent",
 )
+SEEDER_UPLOAD_RATE = Gauge(
+    "echoel_seeder_upload_bytes_per_second",
+    "Payload bytes per second the seeder uploads to BitTorrent peers (at its last refresh)",
+    multiprocess_mode="mostrecent",
+)
 SEEDER_PEERS = Gauge("echoel_seeder_peers", "Peers connected to the seeder", multiprocess_mode="mostrecent")
 SEEDER_TORRENTS = Gauge("echoel_seeder_torrents", "Torrents the seeder serves", multiprocess_mode="mostrecent")
 UPLOADS = Counter("echoel_uploads", "Finished uploads by outcome (completed, rejected, aborted)", ["outcome"])
@@ -83,6 +88,7 @@ async def refresh(state: Any) -> None:
         seeder = await anyio.to_thread.run_sync(read_stats, state.settings.var_path)
         if seeder:
             TORRENT_P2P_BYTES.set(seeder.get("payload_uploaded", 0))
+            SEEDER_UPLOAD_RATE.set(seeder.get("upload_rate", 0))
             SEEDER_PEERS.set(seeder.get("peers", 0))
             SEEDER_TORRENTS.set(seeder.get("torrents", 0))
     except ImportError:  # the torrents domain is not installed

@@ -101,7 +101,12 @@ class PackCache:
     def state(self, torrent_id: uuid.UUID) -> CacheState:
         if (self.dir_of(torrent_id) / MARKER).exists():
             return "cached"
-        return "fetching" if (self.root / f".fill-{torrent_id}").exists() else "evicted"
+        if not (self.root / f".fill-{torrent_id}").exists():
+            return "evicted"
+        # A fill holds the pack's lock while its folder exists; a folder whose lock is free was
+        # left by a crash and would read "fetching" forever. The next fill or sweep removes it.
+        with self._locked(torrent_id, wait=False) as free:
+            return "evicted" if free else "fetching"
 
     def touch(self, torrent_id: uuid.UUID) -> None:
         """Record a use (throttled): recently used packs are evicted last."""

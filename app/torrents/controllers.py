@@ -18,6 +18,7 @@ from app.torrents.services import TorrentService
 from app.torrents.tracker import Tracker
 
 BENCODE = "text/plain"
+OCTETS = "application/octet-stream"
 PUBLIC = {"public": True}
 
 
@@ -120,15 +121,21 @@ class WebSeedController(Controller):
         token: FromPath[str],
         info_hash: FromPath[str],
         path: FromPath[str],
-    ) -> Stream:
+    ) -> Response[Any]:
         torrent, target = await svc.webseed_file(token, info_hash, path.lstrip("/"))
         start, end, status, headers = answer_range(request.headers.get("range"), target.stat().st_size)
+        # Counted as asked for, also when nginx sends the bytes (it serves the same range).
         await svc.count_http_bytes(torrent.id, end - start + 1)
         # Paid bytes must never sit in a shared cache; free ones may.
-        headers["Cache-Control"] = "private, no-store" if torrent.private else "public, max-age=86400"
+        cache = "private, no-store" if torrent.private else "public, max-age=86400"
+        accel = svc.accel_redirect(target)
+        if accel is not None:
+            # nginx answers Range and sends the file from disk: no pack byte passes through here.
+            # It keeps this Content-Type, which must stay out of gzip_types (gzip drops Range).
+            return Response(b"", media_type=OCTETS, headers={"X-Accel-Redirect": accel, "Cache-Control": cache})
         return Stream(
             read_span(target, start, end),
             status_code=status,
-            media_type="application/octet-stream",
-            headers=headers,
+            media_type=OCTETS,
+            headers=headers | {"Cache-Control": cache},
         )

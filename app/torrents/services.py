@@ -13,11 +13,11 @@ import anyio.to_thread
 from app.core import db
 from app.core.errors import Forbidden, InvalidInput, NotFound
 from app.core.settings import Settings
-from app.ops import webhooks
+from app.ops import metrics, webhooks
 from app.storage.protocol import ObjectStorage
 from app.torrents import builder
 from app.torrents.cache import PackCache, PackPreparing
-from app.torrents.catalog import pack_version
+from app.torrents.catalog import entitlement_revoked, pack_version
 from app.torrents.packs import Entitlements, NoEntitlements, PackVersion, clean_relative_path, materialise
 from app.torrents.schemas import TorrentView, to_view
 from app.torrents.tables import Passkey, Torrent, TrackerPeer, without_metainfo
@@ -49,7 +49,6 @@ class TorrentService:
         row = existing or Torrent(listing_id=version.listing_id, version_id=version.version_id, name=version.name)
         row.private, row.status, row.progress, row.error = version.private, "building", 0.0, ""
         data_dir = self.cache.dir_of(row.id)
-        row.data_dir = str(data_dir)
         await row.save()
         state = {"progress": 0.0, "done": False}
 
@@ -213,6 +212,10 @@ class TorrentService:
             passkey = await Passkey.objects().where(Passkey.id == passkey_id).first()
             if passkey is None or passkey.revoked_at is not None or passkey.listing_id != torrent.listing_id:
                 raise Forbidden("access to this pack was revoked")
+            # A refund revokes the entitlement at once; the passkey follows only at the seeder's
+            # next refresh, and with no seeder running not at all. Asked like the tracker does.
+            if await entitlement_revoked(passkey.user, passkey.listing_id):
+                raise Forbidden("access to this pack was revoked")
         elif token != PUBLIC:
             raise NotFound("no such web seed")
         relative = clean_relative_path(path)
@@ -230,7 +233,20 @@ class TorrentService:
             raise NotFound("no such file in this pack")
         return torrent, target
 
+    def accel_redirect(self, target: Path) -> str | None:
+        """The ``X-Accel-Redirect`` URI that has nginx send ``target`` (None: the app streams it).
+
+        Percent-encoded: pack and file names hold spaces and any Unicode, and nginx decodes the
+        URI before mapping it onto the aliased cache folder.
+        """
+        prefix = self.settings.webseed_accel_prefix
+        if not prefix:
+            return None
+        return prefix + quote(target.relative_to(self.cache.root).as_posix())
+
     async def count_http_bytes(self, torrent_id: uuid.UUID, count: int) -> None:
+        """Web-seed bytes of one request, on the torrent (the creator's dashboard) and in metrics."""
+        metrics.TORRENT_HTTP_BYTES.inc(count)
         await Torrent.update({Torrent.http_bytes: Torrent.http_bytes + count}).where(Torrent.id == torrent_id)
 
 

@@ -35,8 +35,9 @@ class Torrent(Table, tablename="torrents"):
     piece_size = Integer(default=0)
     total_size = BigInt(default=0)
     file_count = Integer(default=0)
-    # The folder holding ``name/<files>``: what the seeder seeds and the web seed serves. It is
-    # in the seeder's pack cache, which may evict it and fetch it back (see ``cache.py``).
+    # Unused: neither written nor read (a pack's folder is PackCache.dir_of(id), as the cache may
+    # evict and refill it). Dropped by a later release's migration, not this one's: old and new
+    # code overlap during a deploy and the old one still selects it (see scripts/deploy).
     data_dir = Text(default="")
     # The .torrent without trackers or web seeds; those are added per requester.
     metainfo = Bytea(default=b"")

@@ -24,6 +24,7 @@ def test_defaults_and_generated_dev_secrets(tmp_path: Path) -> None:
     [
         ({"ECHOEL_PORT": "eighty"}, "ECHOEL_PORT"),
         ({"ECHOEL_WORKERS": "0"}, "workers"),
+        ({"ECHOEL_WEBSEED_ACCEL_PREFIX": "_echoel_seed"}, "webseed_accel_prefix"),
         ({"ECHOEL_ACCESS_TOKEN_MINUTES": "60"}, "access_token_minutes"),
         ({"ECHOEL_TYPO_SETTING": "1"}, "ECHOEL_TYPO_SETTING"),
         ({"ECHOEL_ENVIRONMENT": "production"}, "secret_key"),

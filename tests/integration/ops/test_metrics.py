@@ -10,6 +10,7 @@ from litestar import Litestar
 from app.asgi import create_app
 from app.jobs import queue
 from app.ops import metrics
+from tests.integration.torrents.helpers import make_pack
 from tests.support import test_settings
 
 
@@ -48,6 +49,17 @@ async def test_domain_counters_show_up(client: httpx.AsyncClient) -> None:
     metrics.SALES.labels(currency="EUR").inc()
     after = (await client.get("/metrics")).text
     assert sample(after, "echoel_sales_total", currency="EUR") == old + 1
+
+
+async def test_web_seed_bytes_move_the_http_counter(app: Litestar, client: httpx.AsyncClient, tmp_path: Path) -> None:
+    torrent = await app.state.torrents.publish(make_pack(tmp_path, {"a.wav": 300_000}, name="Metered")[0])
+    before = sample((await client.get("/metrics")).text, "echoel_torrent_http_bytes_total")
+    url = f"/ws/seed/public/{torrent.info_hash_v1}/Metered/a.wav"
+    got = await client.get(url, headers={"Range": "bytes=1000-10999"})
+    assert got.status_code == 206 and len(got.content) == 10_000
+    assert (await client.get(url)).status_code == 200
+    after = sample((await client.get("/metrics")).text, "echoel_torrent_http_bytes_total")
+    assert after - before == 10_000 + 300_000
 
 
 async def test_token_required_when_configured(db_url: str, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ object storage (MinIO) on demand and verified by libtorrent before anything is s
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 import uuid
@@ -229,7 +230,10 @@ async def test_an_interrupted_fill_or_damaged_pack_is_never_served_and_is_repair
     half = cache.root / f".fill-{fetched.id}" / fetched.name
     half.mkdir(parents=True)
     (half / "one.wav").write_bytes(original.read_bytes()[: PACK // 2])
-    assert cache.state(fetched.id) == "fetching"
+    assert cache.state(fetched.id) == "evicted"  # no fill holds its lock: a leftover, not a fetch
+    with (cache.root / ".locks" / f"{fetched.id}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a fill in another process does while it runs
+        assert cache.state(fetched.id) == "fetching"
     await PackCache(cache_settings).fill(row)
     assert not (cache.root / f".fill-{fetched.id}").exists()
     verify(cache.dir_of(fetched.id), fetched.name, fetched_digests)

@@ -134,9 +134,9 @@ async def test_paid_pack_api_refusals(
 async def test_web_seed_ranges_and_refusals(
     client: httpx.AsyncClient, packs: tuple[Torrent, Torrent, TorrentService]
 ) -> None:
-    free, paid, _ = packs
+    free, paid, service = packs
     base = f"/ws/seed/public/{free.info_hash_v1}/{free.name}"
-    whole = (Path(free.data_dir) / free.name / "a.wav").read_bytes()
+    whole = (service.cache.dir_of(free.id) / free.name / "a.wav").read_bytes()
     r = await client.get(f"{base}/a.wav", headers={"Range": "bytes=1000-1999"})
     assert r.status_code == 206 and r.content == whole[1000:2000]
     assert r.headers["content-range"] == f"bytes 1000-1999/{len(whole)}"
@@ -246,5 +246,5 @@ async def test_published_sample_pack_version_is_built_by_a_job(client: httpx.Asy
     torrent = await Torrent.objects().where(Torrent.version_id == version.id).first()
     assert torrent is not None and torrent.status == "ready" and not torrent.private
     assert torrent.name == "drums-1.0" and torrent.total_size == len(data)
-    assert (Path(torrent.data_dir) / "drums-1.0" / "kicks" / "kick.wav").read_bytes() == data
+    assert (state.torrents.cache.dir_of(torrent.id) / "drums-1.0" / "kicks" / "kick.wav").read_bytes() == data
     assert await enqueue_builds() == 0
