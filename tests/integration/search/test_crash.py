@@ -5,22 +5,45 @@ The in-process job worker is off here, so each test drains the outbox by hand.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 from litestar import Litestar
 
+from app.catalog.tables import Listing
 from app.core.settings import Settings
 from app.search import outbox
 from app.search.protocol import SearchBackend, SearchDoc
 from tests.integration.search.test_sync import make_creator, make_listing, published_ids
-from tests.support import test_settings
+from tests.services.binaries import REPO_ROOT
+from tests.support import test_env, test_settings
+
+# A short lease, so a job held by a killed worker is taken up again within the test's wait.
+WORKER_ENV = {"ECHOEL_JOBS_IN_PROCESS": "false", "ECHOEL_JOBS_LEASE_SECONDS": "2", "ECHOEL_JOBS_POLL_SECONDS": "0.2"}
 
 
 @pytest.fixture
 def settings(db_url: str, var_dir: Path) -> Settings:
-    return test_settings(db_url, var_dir, ECHOEL_JOBS_IN_PROCESS="false")
+    return test_settings(db_url, var_dir, **WORKER_ENV)
+
+
+def start_worker(db_url: str, var_dir: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECHOEL_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker"],
+        env={**env, **test_env(db_url, var_dir, **WORKER_ENV)},
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 class Crashing:
@@ -68,3 +91,51 @@ async def test_reindex_rebuilds_from_the_database(app: Litestar, client: httpx.A
     assert count == 5
     assert seen[-1] == (5, 5)
     assert await real.ids() == await published_ids()
+
+
+async def test_a_worker_process_killed_mid_drain_converges(
+    app: Litestar, client: httpx.AsyncClient, db_url: str, var_dir: Path
+) -> None:
+    """The real thing: `echoel worker` gets SIGKILL while it applies the outbox, then starts again."""
+    real: SearchBackend = app.state.search.backend
+    creator = await make_creator()
+    t = int(time.time())
+    async with Listing._meta.db.transaction():
+        for i in range(1_200):
+            listing = Listing(
+                creator=creator.id,
+                slug=uuid.uuid4().hex[:12],
+                kind="preset_bank",
+                title=f"Crash Pack {i}",
+                status="published" if i % 4 else "draft",
+                created_at=t,
+                updated_at=t,
+                published_at=t,
+            )
+            await listing.save()
+            await outbox.note(listing.id)
+    expected = await published_ids()
+    worker = start_worker(db_url, var_dir)
+    try:
+        deadline = time.monotonic() + 60
+        while not await real.ids():  # the first batch is in: the worker is mid-way
+            assert worker.poll() is None and time.monotonic() < deadline, "the worker never applied a batch"
+            await asyncio.sleep(0.002)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        done = await real.ids()
+        assert 0 < len(done) < len(expected) and await outbox.pending() > 0, "the kill came after the drain"
+    finally:
+        worker.kill()
+    worker = start_worker(db_url, var_dir)
+    try:
+        for _ in range(300):  # a minute
+            if not await outbox.pending():
+                break
+            await asyncio.sleep(0.2)
+        assert await outbox.pending() == 0
+        indexed = await real.ids()
+        assert indexed == expected, f"missing {len(expected - indexed)}, extra {len(indexed - expected)}"
+    finally:
+        worker.terminate()
+        worker.wait(20)
