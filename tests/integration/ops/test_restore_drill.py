@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import shutil
@@ -15,7 +16,7 @@ from app.core.settings import load_settings
 from app.ops import dbdump
 from app.ops.backup import create_backup, restore_backup, verify_backup
 from app.ops.dbdump import row_counts
-from app.ops.objects import object_store
+from app.storage import make_storage
 from tests.conftest import new_database
 from tests.services.minio import MinioServer
 from tests.services.postgres import PostgresServer
@@ -44,15 +45,25 @@ def fresh_database(kind: str, postgres: PostgresServer | None, folder: Path) -> 
 
 
 def object_digests(env: dict[str, str]) -> dict[str, str]:
-    settings = load_settings(env)
-    store = object_store(settings)
-    out = {}
-    for obj in store.list():
-        scratch = settings.var_path / "scratch.bin"
-        scratch.parent.mkdir(parents=True, exist_ok=True)
-        store.fetch(obj.key, scratch)
-        out[obj.key] = hashlib.sha256(scratch.read_bytes()).hexdigest()
-    return out
+    """sha256 of every object in the store ``env`` names, read through the app's own adapter."""
+    storage = make_storage(load_settings(env))
+
+    async def digests() -> dict[str, str]:
+        return {obj.key: await storage.sha256(obj.key) for obj in await storage.list_objects()}
+
+    return asyncio.run(digests())
+
+
+def put_objects(env: dict[str, str], payloads: dict[str, bytes], staging: Path) -> None:
+    storage = make_storage(load_settings(env))
+
+    async def put() -> None:
+        await storage.ensure_ready()
+        for key, data in payloads.items():
+            (staging / "f").write_bytes(data)
+            await storage.put_file(key, staging / "f", "application/octet-stream")
+
+    asyncio.run(put())
 
 
 @pytest.mark.parametrize(("db_kind", "store_kind"), [("postgres", "s3"), ("sqlite", "local")])
@@ -72,10 +83,7 @@ def test_backup_wipe_restore(db_kind: str, store_kind: str, tmp_path: Path, requ
     }
     staging = tmp_path / "staging"
     staging.mkdir()
-    store = object_store(load_settings(source))
-    for key, data in payloads.items():
-        (staging / "f").write_bytes(data)
-        store.put(key, staging / "f")
+    put_objects(source, payloads, staging)
     counts_before = row_counts(source["ECHOEL_DATABASE_URL"])
     assert counts_before["users"] == 1
     digests_before = object_digests(source)
@@ -141,6 +149,16 @@ def test_tampered_backup_is_refused_before_anything_is_restored(tmp_path: Path) 
     assert run_cli(["restore", "--verify-only", str(folder)], target).returncode != 0
 
 
+def test_backup_sees_the_objects_the_app_sees(tmp_path: Path) -> None:
+    """A local store's half-written ``*.tmp`` file (a put or multipart join in flight) is not an
+    object: the backup goes through app.storage and leaves it out, as the app's listing does."""
+    source = test_env(new_database("sqlite", None, tmp_path), tmp_path / "src", ECHOEL_STORAGE="local")
+    put_objects(source, {"a/done.bin": b"whole"}, tmp_path)
+    (tmp_path / "src" / "objects" / "a" / ".done.bin.0123.tmp").write_bytes(b"half")
+    folder = asyncio.run(create_backup(load_settings(source), tmp_path / "backups"))
+    assert [o["key"] for o in verify_backup(folder)["objects"]] == ["a/done.bin"]
+
+
 @pytest.mark.parametrize("db_kind", ["postgres", "sqlite"])
 def test_counts_are_those_of_the_dump_while_the_app_keeps_writing(
     db_kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
@@ -186,10 +204,10 @@ def test_counts_are_those_of_the_dump_while_the_app_keeps_writing(
             return out
 
         monkeypatch.setattr(dbdump, "dump", dump_then_write)
-    folder = create_backup(load_settings(source), tmp_path / "backups")
+    folder = asyncio.run(create_backup(load_settings(source), tmp_path / "backups"))
     assert row_counts(url)["users"] == 3
     manifest = verify_backup(folder)
     assert manifest["row_counts"]["users"] == 2
     target = test_env(fresh_database(db_kind, postgres, tmp_path), tmp_path / "dst", ECHOEL_STORAGE="local")
-    report = restore_backup(load_settings(target), folder)
+    report = asyncio.run(restore_backup(load_settings(target), folder))
     assert report["tables"]["users"] == 2
