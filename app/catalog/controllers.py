@@ -37,9 +37,14 @@ from app.catalog.schemas import (
 from app.catalog.services import CatalogService
 from app.catalog.storefronts import IMAGE_CACHE_SECONDS, StorefrontService
 from app.catalog.uploads import UploadService
-from app.core.http import NO_STORE
+from app.core.http import NO_STORE, cache_for_viewer, public_cache
 
 PUBLIC = {"public": True}
+# Anonymous views of a listing or storefront: briefly at browsers and nginx, longer at Cloudflare
+# (an edit shows within minutes). Vary: Authorization keeps caches that honour Vary from handing
+# the anonymous copy to a signed-in viewer (nginx also bypasses its cache for them).
+LISTING_CACHE = public_cache(30, swr=300, cdn_max_age=120, vary=("Authorization",))
+STOREFRONT_CACHE = public_cache(30, swr=60, cdn_max_age=120, vary=("Authorization",))
 
 
 def provide_catalog(request: Request[Any, Any, Any]) -> CatalogService:
@@ -94,14 +99,16 @@ class ListingController(Controller):
     ) -> ListingOut:
         return await catalog.create(request.user, data)
 
-    @get("/{listing_id:uuid}", opt=PUBLIC, response_headers=NO_STORE)
+    @get("/{listing_id:uuid}", opt=PUBLIC)
     async def view(
         self,
         listing_id: FromPath[uuid.UUID],
         viewer: NamedDependency[User | None],
         catalog: NamedDependency[CatalogService],
-    ) -> ListingOut:
-        return await catalog.view(listing_id, viewer)
+    ) -> Response[ListingOut]:
+        listing = await catalog.view(listing_id, viewer)
+        # Published only: an unlisted listing is for those given its link, a draft for its owner.
+        return Response(listing, headers=cache_for_viewer(viewer, LISTING_CACHE, shared=listing.status == "published"))
 
     @patch("/{listing_id:uuid}", guards=[requires_role("creator")])
     async def update(
@@ -247,8 +254,7 @@ class StorefrontController(Controller):
             listings=listings,
         )
         # The owner's view includes drafts: never cache it; the public view may be cached briefly.
-        cache = NO_STORE if viewer is not None else {"Cache-Control": "public, max-age=30, stale-while-revalidate=60"}
-        return Response(body, headers=cache)
+        return Response(body, headers=cache_for_viewer(viewer, STOREFRONT_CACHE))
 
     @get("/{handle:str}/images/{slot:str}")
     async def image(

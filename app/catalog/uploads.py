@@ -26,6 +26,7 @@ from app.catalog.verify import COVER_MAX_BYTES, Rejected, allowed_for_role, veri
 from app.catalog.views import file_out
 from app.core.db import now
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound, ServiceUnavailable
+from app.ops import metrics
 from app.storage import PartInfo, StorageError
 from app.storage.protocol import MAX_PARTS
 
@@ -190,6 +191,7 @@ class UploadService:
         except Rejected as exc:
             await self.storage.delete(row.object_key)
             await Upload.update({Upload.state: "rejected", Upload.reason: str(exc)}).where(Upload.id == row.id)
+            metrics.UPLOADS.labels(outcome="rejected").inc()
             return await self._settled(row.id)
         except StorageError as exc:
             await Upload.update({Upload.state: "pending"}).where(Upload.id == row.id)
@@ -200,6 +202,9 @@ class UploadService:
             raise
         file = await self._attach(row)
         await Upload.update({Upload.state: "completed", Upload.file: file.id}).where(Upload.id == row.id)
+        # Counted here only: the pending → verifying claim above lets one call per upload get this far.
+        metrics.UPLOADS.labels(outcome="completed").inc()
+        metrics.UPLOAD_BYTES.inc(row.size)
         await schedule_processing(file)
         return await self._settled(row.id)
 
@@ -273,6 +278,7 @@ class UploadService:
             await self.storage.abort_multipart(row.object_key, row.upload_id)
         await self.storage.delete(row.object_key)
         await Upload.update({Upload.state: "aborted", Upload.reason: "aborted by its owner"}).where(Upload.id == row.id)
+        metrics.UPLOADS.labels(outcome="aborted").inc()
 
 
 __all__ = ["FileOut", "QuotaExceeded", "UploadService"]

@@ -44,6 +44,16 @@ def public_cache(
     return headers
 
 
+def cache_for_viewer(viewer: object | None, public: dict[str, str], *, shared: bool = True) -> dict[str, str]:
+    """``public`` (headers from ``public_cache``) for an anonymous viewer of a ``shared`` page,
+    else ``NO_STORE``.
+
+    For routes whose answer depends on who asks (a signed-in owner also sees drafts): only the
+    anonymous answer is the same for everyone, so only it may sit in a shared cache.
+    """
+    return public if viewer is None and shared else NO_STORE
+
+
 def client_ip(request: Request[Any, Any, Any]) -> str:
     """The client's address as the ASGI server saw it.
 

@@ -11,12 +11,15 @@ An object unchanged since the previous backup (same ETag and size) is hard-linke
 a daily backup of a large store costs only what changed. The folder is written as ``.partial``
 and renamed when complete: a crash never leaves a backup that looks finished.
 
-Everything here blocks (subprocesses, file hashing, the minio SDK): call it from a CLI or
-through ``anyio.to_thread``.
+Objects go through the app's own ``ObjectStorage`` (``app.storage``), the same adapter every
+upload and download uses, so a backup sees exactly the objects the app does (never a local
+store's half-written ``*.tmp`` files). The blocking parts (pg_dump, SQLite's copy, hashing
+files) run in threads: call these from the event loop, or through ``asyncio.run`` in a CLI.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -24,12 +27,36 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
+
 from app.core.settings import Settings
 from app.ops import dbdump
-from app.ops.objects import BackupError, object_store, safe_relative, sha256_file
+from app.ops.dbdump import BackupError
+from app.storage import ObjectInfo, ObjectStorage, StorageError, make_storage
 
 PREFIX = "echoel-"
 FORMAT = 1
+CHUNK = 1024 * 1024
+# What a restored object is stored as when the backup did not know (the local store keeps none).
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+__all__ = ["BackupError", "create_backup", "list_backups", "prune", "restore_backup", "verify_backup"]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def safe_relative(key: str) -> Path:
+    """``key`` as a relative path; BackupError if it could escape the backup folder."""
+    parts = key.split("/")
+    if not key or key.startswith("/") or "\\" in key or any(p in {"", ".", ".."} for p in parts):
+        raise BackupError(f"refusing unsafe object key {key!r}")
+    return Path(*parts)
 
 
 def list_backups(root: Path) -> list[Path]:
@@ -47,30 +74,15 @@ def _previous_objects(root: Path) -> dict[str, dict[str, Any]]:
     return {o["key"]: {**o, "path": backups[-1] / "objects" / safe_relative(o["key"])} for o in manifest["objects"]}
 
 
-def create_backup(settings: Settings, root: Path) -> Path:
+async def create_backup(settings: Settings, root: Path, storage: ObjectStorage | None = None) -> Path:
     """Write a complete backup under ``root`` and return its folder."""
-    root.mkdir(parents=True, exist_ok=True)
-    name = PREFIX + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    work = root / f"{name}.partial"
-    (work / "objects").mkdir(parents=True)
+    storage = storage or make_storage(settings)
+    work = await anyio.to_thread.run_sync(_start, root)
     try:
-        db_file, counts = dbdump.dump(settings.db_url, work)
-        previous = _previous_objects(root)
-        store = object_store(settings)
-        objects = []
-        for obj in store.list():
-            target = work / "objects" / safe_relative(obj.key)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            old = previous.get(obj.key)
-            if old and old["version"] == obj.version and old["size"] == obj.size and old["path"].exists():
-                os.link(old["path"], target)
-                digest = old["sha256"]
-            else:
-                store.fetch(obj.key, target)
-                digest = sha256_file(target)
-            if target.stat().st_size != obj.size:
-                raise BackupError(f"object {obj.key} changed while it was copied; run the backup again")
-            objects.append({"key": obj.key, "size": obj.size, "sha256": digest, "version": obj.version})
+        db_file, counts = await anyio.to_thread.run_sync(dbdump.dump, settings.db_url, work)
+        previous = await anyio.to_thread.run_sync(_previous_objects, root)
+        await storage.ensure_ready()
+        objects = [await _copy_object(storage, obj.key, work, previous) for obj in await storage.list_objects()]
         manifest = {
             "format": FORMAT,
             "created_at": datetime.now(UTC).isoformat(),
@@ -79,13 +91,62 @@ def create_backup(settings: Settings, root: Path) -> Path:
             "storage": settings.storage,
             "objects": objects,
         }
-        (work / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-        _write_sums(work, db_file, objects)
-        work.rename(root / name)
+        folder: Path = await anyio.to_thread.run_sync(_finish, work, manifest)
+    except StorageError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        raise BackupError(f"the object store failed: {exc}") from exc
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return root / name
+    return folder
+
+
+def _start(root: Path) -> Path:
+    """The new backup's ``.partial`` folder, created."""
+    name = PREFIX + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    work = root / f"{name}.partial"
+    (work / "objects").mkdir(parents=True)
+    return work
+
+
+def _finish(work: Path, manifest: dict[str, Any]) -> Path:
+    """Write the manifest and SHA256SUMS, then give the folder its final name (the last step)."""
+    (work / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    _write_sums(work, manifest["database"]["file"], manifest["objects"])
+    folder = work.with_name(work.name.removesuffix(".partial"))
+    work.rename(folder)
+    return folder
+
+
+async def _copy_object(storage: ObjectStorage, key: str, work: Path, previous: dict[str, Any]) -> dict[str, Any]:
+    """Copy one object into the backup (hard-linked when unchanged since the last one); its entry."""
+    # stat, not the listing: S3 lists no content type, and restoring it keeps covers and demos
+    # served as what they are, not as octet-stream.
+    info = await storage.stat(key)
+    if info is None:
+        raise BackupError(f"object {key} vanished while the backup ran; run it again")
+    target, digest = await anyio.to_thread.run_sync(_place, work, info, previous)
+    if digest is None:
+        await storage.get_file(key, target)
+        digest = await anyio.to_thread.run_sync(_digest, target, info.size)
+    return {"key": key, "size": info.size, "sha256": digest, "version": info.etag, "content_type": info.content_type}
+
+
+def _place(work: Path, info: ObjectInfo, previous: dict[str, Any]) -> tuple[Path, str | None]:
+    """Where ``info``'s object goes in the backup, and its sha256 if it was linked from the last one."""
+    target = work / "objects" / safe_relative(info.key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = previous.get(info.key)
+    if old and old["version"] == info.etag and old["size"] == info.size and old["path"].exists():
+        os.link(old["path"], target)
+        return target, str(old["sha256"])
+    return target, None
+
+
+def _digest(path: Path, size: int) -> str:
+    if path.stat().st_size != size:
+        raise BackupError(f"object {path.name} changed while it was copied; run the backup again")
+    return sha256_file(path)
 
 
 def _write_sums(folder: Path, db_file: str, objects: list[dict[str, Any]]) -> None:
@@ -115,19 +176,29 @@ def verify_backup(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def restore_backup(settings: Settings, folder: Path, *, force: bool = False) -> dict[str, Any]:
+async def restore_backup(
+    settings: Settings, folder: Path, *, force: bool = False, storage: ObjectStorage | None = None
+) -> dict[str, Any]:
     """Restore ``folder`` into the database and store ``settings`` name; a report of what was restored."""
-    manifest = verify_backup(folder)
-    dbdump.restore(settings.db_url, folder / manifest["database"]["file"], force=force)
-    counts = dbdump.row_counts(settings.db_url)
+    manifest = await anyio.to_thread.run_sync(verify_backup, folder)
+    await anyio.to_thread.run_sync(
+        lambda: dbdump.restore(settings.db_url, folder / manifest["database"]["file"], force=force)
+    )
+    counts = await anyio.to_thread.run_sync(dbdump.row_counts, settings.db_url)
     expected = manifest["row_counts"]
     if any(counts.get(table) != n for table, n in expected.items()):
         raise BackupError(f"row counts differ after restore: expected {expected}, found {counts}")
-    store = object_store(settings)
-    for obj in manifest["objects"]:
-        store.put(obj["key"], folder / "objects" / safe_relative(obj["key"]))
-        if store.size(obj["key"]) != obj["size"]:
-            raise BackupError(f"object {obj['key']} did not arrive whole")
+    storage = storage or make_storage(settings)
+    try:
+        await storage.ensure_ready()
+        for obj in manifest["objects"]:
+            src = folder / "objects" / safe_relative(obj["key"])
+            await storage.put_file(obj["key"], src, obj.get("content_type") or DEFAULT_CONTENT_TYPE)
+            info = await storage.stat(obj["key"])
+            if info is None or info.size != obj["size"]:
+                raise BackupError(f"object {obj['key']} did not arrive whole")
+    except StorageError as exc:
+        raise BackupError(f"the object store failed: {exc}") from exc
     return {"tables": counts, "objects": len(manifest["objects"])}
 
 

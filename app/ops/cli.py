@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from pathlib import Path
 
 from app.core.settings import get_settings
-from app.ops.objects import BackupError
+from app.ops.dbdump import BackupError
 
 
 def cmd_backup(args: argparse.Namespace) -> None:
@@ -16,7 +17,7 @@ def cmd_backup(args: argparse.Namespace) -> None:
     settings = get_settings()
     root = Path(args.dest) if args.dest else backup_root(settings)
     try:
-        folder = create_backup(settings, root)
+        folder = asyncio.run(create_backup(settings, root))
     except BackupError as exc:
         raise SystemExit(f"echoel backup: {exc}") from None
     print(f"backup written: {folder}")
@@ -34,7 +35,7 @@ def cmd_restore(args: argparse.Namespace) -> None:
             manifest = verify_backup(folder)
             print(f"backup verified: {len(manifest['objects'])} objects, tables {manifest['row_counts']}")
             return
-        report = restore_backup(get_settings(), folder, force=args.force)
+        report = asyncio.run(restore_backup(get_settings(), folder, force=args.force))
     except BackupError as exc:
         raise SystemExit(f"echoel restore: {exc}") from None
     print("restored: " + json.dumps(report, sort_keys=True))

@@ -9,10 +9,12 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from app.core import db
-from app.core.errors import Unauthorized
+from app.core.errors import NotFound, Unauthorized
 from app.core.http import NO_STORE, public_cache
 from app.ops import metrics
 
@@ -67,12 +69,31 @@ class MetaController(Controller):
         return SiteMeta(name="Echoel", version=_version(), public_url=settings.public_url)
 
 
+# Headers a reverse proxy adds. nginx sets X-Forwarded-For and X-Real-IP on every request it
+# passes to the app (nginx/snippets/proxy-app.conf, replacing whatever the client sent), while
+# Prometheus scraping app:8000 inside the compose network sends none of them.
+_PROXY_HEADERS = ("x-forwarded-for", "x-real-ip", "forwarded")
+
+
+async def not_through_proxy(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard: 404, as if there were no such route, for a request that came through nginx.
+
+    nginx already answers 404 for every spelling of /metrics; this is the second lock, so a
+    future location that forwards more than it should still cannot publish the metrics. A
+    separate listening port would be cleaner in principle, but uvicorn's workers share one
+    socket, and the headers nginx always sets mark a proxied request just as surely.
+    """
+    if any(name in connection.headers for name in _PROXY_HEADERS):
+        raise NotFound("No such page.")
+
+
 class MetricsController(Controller):
-    """Prometheus scrape endpoint. nginx never forwards /metrics; scrape app:8000 directly."""
+    """Prometheus scrape endpoint, for direct scrapes of app:8000 only (never through nginx)."""
 
     tags = ["ops"]
     opt = {"public": True}
     include_in_schema = False
+    guards = [not_through_proxy]
 
     @get("/metrics", response_headers=NO_STORE)
     async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:

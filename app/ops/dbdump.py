@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from app.ops.objects import BackupError
+
+class BackupError(RuntimeError):
+    """A backup or restore cannot go on (bad manifest, checksum mismatch, non-empty target)."""
 
 
 def is_postgres(url: str) -> bool:

@@ -30,8 +30,8 @@ async def run_backup(job: JobContext) -> None:
     """Write a backup, prune old ones, and queue the next slot."""
     settings: Settings = job.state.settings
     root = backup_root(settings)
-    # Blocking work (pg_dump, hashing, the minio SDK) stays off the event loop.
-    folder = await anyio.to_thread.run_sync(create_backup, settings, root)
+    # The app's own store; create_backup runs its blocking parts (pg_dump, hashing) in threads.
+    folder = await create_backup(settings, root, job.state.storage)
     removed = await anyio.to_thread.run_sync(prune, root, settings.backup_keep)
     log.info("backup written to %s (%d old removed)", folder, len(removed))
     await schedule_next_backup(settings, after_slot=int(job.payload.get("slot", 0)))

@@ -22,7 +22,7 @@ from app.catalog.tables import Entitlement
 from app.core.db import now, write_transaction
 from app.core.settings import Settings
 from app.jobs import enqueue
-from app.ops import webhooks
+from app.ops import metrics, webhooks
 from app.payments.money import commission, format_money
 from app.payments.tables import LedgerEntry, LicenseKey, LicenseSetting, Order, OrderGrant, OrderItem
 
@@ -122,6 +122,10 @@ async def fulfil(order_id: uuid.UUID, payment_intent: str = "", *, settings: Set
         await enqueue("payments.receipt", {"order_id": str(order_id)}, dedupe_key=f"receipt:{order_id}")
         if payment_intent:
             await enqueue("payments.settle", {"order_id": str(order_id)}, dedupe_key=f"settle:{order_id}")
+    # After the commit, and only by the one delivery that moved the order out of pending (a
+    # redelivered webhook returned False above), so each sale counts once and only if it stands.
+    metrics.SALES.labels(currency=currency).inc()
+    metrics.SALES_AMOUNT.labels(currency=currency).inc(sum(i.amount for i in items))
     return True
 
 

@@ -35,6 +35,8 @@ class ObjectInfo:
     size: int
     etag: str
     last_modified: datetime
+    # Known from ``stat`` on S3 (listings carry none); empty where the store keeps no type (local).
+    content_type: str = ""
 
 
 @dataclass(frozen=True)

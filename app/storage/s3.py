@@ -150,7 +150,8 @@ class S3Storage:
             if str(exc).split(":")[0] in _MISSING:
                 return None
             raise
-        return ObjectInfo(key, int(st.size or 0), str(st.etag or ""), st.last_modified or datetime.now(UTC))
+        modified = st.last_modified or datetime.now(UTC)
+        return ObjectInfo(key, int(st.size or 0), str(st.etag or ""), modified, st.content_type or "")
 
     async def read_head(self, key: str, length: int) -> bytes:
         def read() -> bytes:

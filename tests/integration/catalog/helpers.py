@@ -94,3 +94,38 @@ async def upload(
             sent = await via(client, store, part["url"]).put(part["url"], content=chunk)
             assert sent.status_code == 200, sent.text
     return await client.post(f"/api/v1/uploads/{out['id']}/complete", headers=headers)
+
+
+ME = "/api/v1/me/storefront"
+
+
+async def send_image(
+    client: httpx.AsyncClient,
+    store: httpx.AsyncClient,
+    headers: dict[str, str],
+    slot: str,
+    data: bytes,
+    content_type: str = "image/png",
+) -> dict[str, Any]:
+    """Presign and POST ``data`` to the store as the page does; returns the presign answer."""
+    r = await client.post(
+        f"{ME}/images/{slot}", json={"content_type": content_type, "size": len(data)}, headers=headers
+    )
+    assert r.status_code == 201, r.text
+    out: dict[str, Any] = r.json()
+    form = out["post"]
+    sent = await via(client, store, form["url"]).post(
+        form["url"], data=form["fields"], files={"file": ("blob", io.BytesIO(data), content_type)}
+    )
+    assert sent.status_code in (200, 204), sent.text
+    return out
+
+
+async def dress(
+    client: httpx.AsyncClient, store: httpx.AsyncClient, headers: dict[str, str], slot: str, data: bytes
+) -> str:
+    """Upload a PNG as the storefront's ``slot`` image and make it current; its object key."""
+    out = await send_image(client, store, headers, slot, data)
+    done = await client.put(f"{ME}/images/{slot}", json={"key": out["key"]}, headers=headers)
+    assert done.status_code == 200, done.text
+    return str(out["key"])

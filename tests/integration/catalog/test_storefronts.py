@@ -4,39 +4,14 @@ checked at completion, shown through a redirect; links; and what is refused."""
 from __future__ import annotations
 
 import asyncio
-import io
 from typing import Any
 
 import httpx
 import pytest
 
 from app.catalog.cleanup import clean_orphans
-from tests.integration.catalog.helpers import user, via
+from tests.integration.catalog.helpers import ME, send_image, user, via
 from tests.integration.catalog.media import png
-
-ME = "/api/v1/me/storefront"
-
-
-async def send_image(
-    client: httpx.AsyncClient,
-    store: httpx.AsyncClient,
-    headers: dict[str, str],
-    slot: str,
-    data: bytes,
-    content_type: str = "image/png",
-) -> dict[str, Any]:
-    """Presign and POST ``data`` to the store as the page does; returns the presign answer."""
-    r = await client.post(
-        f"{ME}/images/{slot}", json={"content_type": content_type, "size": len(data)}, headers=headers
-    )
-    assert r.status_code == 201, r.text
-    out: dict[str, Any] = r.json()
-    form = out["post"]
-    sent = await via(client, store, form["url"]).post(
-        form["url"], data=form["fields"], files={"file": ("blob", io.BytesIO(data), content_type)}
-    )
-    assert sent.status_code in (200, 204), sent.text
-    return out
 
 
 async def image_bytes(client: httpx.AsyncClient, store: httpx.AsyncClient, url: str) -> bytes:

@@ -14,7 +14,7 @@ from piccolo.querystring import QueryString
 
 from app.core.db import connected, make_engine
 from tests.integration.collab.live import new_room, new_user, next_of, open_socket, signal_in
-from tests.integration.ops.test_metrics import sample
+from tests.integration.ops.scrape import sample
 from tests.support import LiveApp
 
 pytestmark = pytest.mark.asyncio

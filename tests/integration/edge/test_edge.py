@@ -85,11 +85,25 @@ def test_oversized_body_is_413_problem_json(edge: Edge, path: str) -> None:
     assert_security_headers(r)
 
 
-def test_metrics_are_not_reachable_through_nginx(edge: Edge) -> None:
-    r = httpx.get(f"{edge.url}/metrics")
+@pytest.mark.parametrize(
+    "path", ["/metrics", "/metrics/", "//metrics", "/metrics?x", "/%6Detrics", "/METRICS", "/metrics/x.js"]
+)
+def test_metrics_are_not_reachable_through_nginx(edge: Edge, path: str) -> None:
+    # A raw path: httpx would otherwise tidy "//metrics" and "%6D" before sending them.
+    r = httpx.get(httpx.URL(edge.url).copy_with(raw_path=path.encode()))
     assert r.status_code == 404
     assert "echoel_" not in r.text and "python_gc" not in r.text
     assert_security_headers(r)
+
+
+def test_the_app_refuses_metrics_that_came_through_a_proxy(edge: Edge) -> None:
+    """The second lock: were nginx ever to forward /metrics, the headers it sets give it away."""
+    direct = httpx.get(f"{edge.app.url}/metrics")
+    assert direct.status_code == 200 and "echoel_" in direct.text
+    for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
+        proxied = httpx.get(f"{edge.app.url}/metrics", headers={header: "203.0.113.7"})
+        assert proxied.status_code == 404, header
+        assert "echoel_" not in proxied.text
 
 
 async def test_websocket_upgrade_reaches_the_signaling_socket(edge: Edge) -> None:

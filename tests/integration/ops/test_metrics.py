@@ -9,22 +9,9 @@ from litestar import Litestar
 
 from app.asgi import create_app
 from app.jobs import queue
-from app.ops import metrics
+from tests.integration.ops.scrape import sample
 from tests.integration.torrents.helpers import make_pack
 from tests.support import test_settings
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus text format (labels must match exactly those given)."""
-    for line in text.splitlines():
-        if line.startswith("#") or not line.startswith(name):
-            continue
-        series, _, value = line.rpartition(" ")
-        if series.split("{")[0] != name:
-            continue
-        if all(f'{k}="{v}"' in series for k, v in labels.items()):
-            return float(value)
-    raise AssertionError(f"no sample {name} {labels}")
 
 
 async def test_latency_histogram_per_route_template(client: httpx.AsyncClient) -> None:
@@ -41,14 +28,6 @@ async def test_job_queue_depth_and_lag_are_scraped(client: httpx.AsyncClient) ->
     text = (await client.get("/metrics")).text
     assert sample(text, "echoel_jobs", state="ready") >= 1
     assert sample(text, "echoel_jobs_lag_seconds") >= 29
-
-
-async def test_domain_counters_show_up(client: httpx.AsyncClient) -> None:
-    before = (await client.get("/metrics")).text
-    old = sample(before, "echoel_sales_total", currency="EUR") if 'currency="EUR"' in before else 0.0
-    metrics.SALES.labels(currency="EUR").inc()
-    after = (await client.get("/metrics")).text
-    assert sample(after, "echoel_sales_total", currency="EUR") == old + 1
 
 
 async def test_web_seed_bytes_move_the_http_counter(app: Litestar, client: httpx.AsyncClient, tmp_path: Path) -> None:
