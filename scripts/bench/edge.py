@@ -3,7 +3,7 @@
 Run: ``uv run python scripts/bench/edge.py [--seconds 8]``. Starts a fresh SQLite database, the
 app (``echoel run``, 2 workers) and nginx, then prints side by side in one run:
 
-1. requests/s of a cached public GET (a creator storefront, served from nginx's proxy cache)
+1. requests/s of a cached public GET (a published listing's JSON, served from nginx's proxy cache)
    vs nginx serving a static file of exactly the same size: the goal is a ratio >= 0.8, i.e.
    the cache costs little more than sendfile;
 2. the same public GET uncached (an authenticated request bypasses the cache) at 200 concurrent
@@ -47,6 +47,37 @@ def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] | None
     return result
 
 
+def publish_listing(base: str, auth: dict[str, str]) -> str:
+    """A published listing with a real-sized description and tags; its public JSON's path."""
+    listing = {
+        "kind": "preset_bank",
+        "title": "Analog Dreams Vol. 2",
+        "description_md": "Warm evolving pads, plucks and basses for Serum. " * 20,
+        "tags": ["pad", "pluck", "bass", "analog", "warm"],
+        "genre": "synthwave",
+        "synth": "Serum",
+        "bpm": 110,
+    }
+    made = httpx.post(f"{base}/api/v1/listings/", json=listing, headers=auth)
+    assert made.status_code == 201, made.text
+    listing_id = made.json()["id"]
+    # Publishing needs a file: one preset, uploaded the way the browser does (presigned POST).
+    preset = b"FPCh" + bytes(2044)
+    body = {"listing_id": listing_id, "version": "1.0", "file_name": "Dreams.fxp", "size": len(preset),
+            "content_type": "application/octet-stream"}  # fmt: skip
+    presigned = httpx.post(f"{base}/api/v1/uploads", json=body, headers=auth)
+    assert presigned.status_code == 201, presigned.text
+    form = presigned.json()["post"]
+    files = {"file": ("Dreams.fxp", preset, form["fields"]["Content-Type"])}
+    sent = httpx.post(httpx.URL(base).join(form["url"]), data=form["fields"], files=files)
+    assert sent.status_code in (200, 204), sent.text
+    done = httpx.post(f"{base}/api/v1/uploads/{presigned.json()['id']}/complete", headers=auth)
+    assert done.status_code == 200, done.text
+    published = httpx.post(f"{base}/api/v1/listings/{listing_id}/status", json={"status": "published"}, headers=auth)
+    assert published.status_code == 200, published.text
+    return f"/api/v1/listings/{listing_id}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=8)
@@ -71,18 +102,17 @@ def main() -> None:
         app = LiveApp(env, workers=2)
         app.port, app.url = app_port, f"http://127.0.0.1:{app_port}"
         with app, nginx:
-            path = "/api/v1/creators/bench"
-            probe = httpx.get(nginx.url + path)
-            if probe.status_code != 200 or "public" not in probe.headers.get("cache-control", ""):
-                path = "/api/v1/meta"  # no public storefront here: the other public cached GET
-                probe = httpx.get(nginx.url + path)
-            body = httpx.get(nginx.url + path).content
-            (nginx.static_root / "same-size.json").write_bytes(b"x" * len(body))
-            assert httpx.get(nginx.url + path).headers.get("x-cache-status") == "HIT", "not cached"
             token = httpx.post(
                 f"{app.url}/api/v1/auth/login", json={"email": "bench@example.com", "password": "bench password 1"}
             ).json()["access_token"]
             auth = {"Authorization": f"Bearer {token}"}
+            path = publish_listing(app.url, auth)
+            probe = httpx.get(nginx.url + path)
+            assert probe.status_code == 200, probe.text
+            assert "public" in probe.headers.get("cache-control", ""), probe.headers
+            body = httpx.get(nginx.url + path).content
+            (nginx.static_root / "same-size.json").write_bytes(b"x" * len(body))
+            assert httpx.get(nginx.url + path).headers.get("x-cache-status") == "HIT", "not cached"
             assert httpx.get(nginx.url + path, headers=auth).headers.get("x-cache-status") == "BYPASS"
 
             print(f"edge benchmark: {path} ({len(body)} bytes), nginx {nginx.url}, app {app.url} (2 workers)\n")
