@@ -48,7 +48,7 @@ class SearchService:
             pages=math.ceil(result.total / per_page),
             facets=result.facets,
             exhaustive=result.exhaustive,
-            engine=self.backend.name,
+            engine=result.engine or self.backend.name,
         )
 
     async def suggest(self, q: str, limit: int = 8) -> Suggestions:
