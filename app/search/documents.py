@@ -87,17 +87,17 @@ async def load(listing_ids: list[uuid.UUID]) -> dict[str, SearchDoc | None]:
     return found
 
 
-async def published(batch: int = 500) -> AsyncIterator[list[SearchDoc]]:
-    """Every searchable listing, in batches (for reindexing).
+async def published_ids(batch: int = 500) -> AsyncIterator[list[uuid.UUID]]:
+    """The id of every searchable listing, in pages (for reindexing; ``load`` reads the rows).
 
-    Keyset pages (after the last id seen), not OFFSET: each batch reads only its own rows.
+    Keyset pages (after the last id seen), not OFFSET: each page reads only its own rows.
     """
     query = Listing.status == SEARCHABLE_STATUS
     while True:
-        rows = await Listing.select(*_COLUMNS).where(query).order_by(Listing.id).limit(batch)
+        rows = await Listing.select(Listing.id).where(query).order_by(Listing.id).limit(batch)
         if not rows:
             return
-        yield [to_doc(r) for r in rows]
+        yield [r["id"] for r in rows]
         query = (Listing.status == SEARCHABLE_STATUS) & (Listing.id > rows[-1]["id"])
 
 
@@ -105,4 +105,4 @@ async def count_published() -> int:
     return int(await Listing.count().where(Listing.status == SEARCHABLE_STATUS))
 
 
-__all__ = ["count_published", "load", "published", "to_doc"]
+__all__ = ["count_published", "load", "published_ids", "to_doc"]

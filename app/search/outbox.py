@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from piccolo.engine import PostgresEngine
@@ -32,6 +34,17 @@ from app.search.tables import SearchOutbox
 SYNC_JOB = "search.sync"
 _LOCK_ID = 7_114_251  # pg advisory lock key for the drain
 EVERY, MEILI_ONLY = "", "meili"  # SearchOutbox.target
+
+
+@asynccontextmanager
+async def locked() -> AsyncIterator[None]:
+    """A write transaction that no drain runs beside (the reindex writes under it too)."""
+    engine: Any = SearchOutbox._meta.db
+    # On SQLite the write lock comes first, so drains queue behind each other.
+    async with write_transaction(engine):
+        if isinstance(engine, PostgresEngine):
+            await SearchOutbox.raw("SELECT pg_advisory_xact_lock({})", _LOCK_ID)
+        yield
 
 
 async def note(listing_id: uuid.UUID) -> None:
@@ -60,12 +73,8 @@ async def _drain_target(backend: SearchBackend, target: str, batch: int) -> int:
 
 
 async def _drain_batch(backend: SearchBackend, target: str, batch: int) -> int:
-    engine: Any = SearchOutbox._meta.db
     database, primary = (backend.fallback, backend) if isinstance(backend, FallbackSearch) else (backend, None)
-    # On SQLite the write lock comes first, so drains queue behind each other.
-    async with write_transaction(engine):
-        if isinstance(engine, PostgresEngine):
-            await SearchOutbox.raw("SELECT pg_advisory_xact_lock({})", _LOCK_ID)
+    async with locked():
         rows = await (
             SearchOutbox.select(SearchOutbox.id, SearchOutbox.listing)
             .where(SearchOutbox.target == target)

@@ -13,6 +13,7 @@ from litestar import Litestar
 
 from app.accounts.tables import User
 from app.catalog.tables import Listing
+from app.core.db import write_transaction
 from app.jobs.tables import Job
 from app.search import outbox
 from app.search.sync import REINDEX_KIND, enqueue_reindex
@@ -48,6 +49,13 @@ async def make_listing(creator: User, title: str, status: str = "published", **f
         await listing.save()
         await outbox.note(listing.id)
     return listing
+
+
+async def publish(listing_id: uuid.UUID) -> None:
+    """Publish as the catalog does: the status and its outbox row in one transaction."""
+    async with write_transaction(Listing._meta.db):
+        await Listing.update({Listing.status: "published"}).where(Listing.id == listing_id)
+        await outbox.note(listing_id)
 
 
 async def published_ids() -> set[str]:
