@@ -122,8 +122,14 @@ async def published_ids(batch: int = 500) -> AsyncIterator[list[uuid.UUID]]:
         query = (Listing.status == SEARCHABLE_STATUS) & (Listing.id > rows[-1]["id"])
 
 
+async def published_listings(creator_id: uuid.UUID) -> list[uuid.UUID]:
+    """The ids of a creator's searchable listings (the others are not in the index)."""
+    rows = await Listing.select(Listing.id).where(Listing.creator == creator_id, Listing.status == SEARCHABLE_STATUS)
+    return [r["id"] for r in rows]
+
+
 async def count_published() -> int:
     return int(await Listing.count().where(Listing.status == SEARCHABLE_STATUS))
 
 
-__all__ = ["count_published", "load", "popularity", "published_ids", "to_doc"]
+__all__ = ["count_published", "load", "popularity", "published_ids", "published_listings", "to_doc"]

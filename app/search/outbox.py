@@ -49,8 +49,15 @@ async def locked() -> AsyncIterator[None]:
 
 async def note(listing_id: uuid.UUID) -> None:
     """Record that ``listing_id`` changed (call inside the change's transaction)."""
-    await SearchOutbox.insert(SearchOutbox(listing=listing_id, created_at_ms=now_ms()))
-    await jobs.enqueue(SYNC_JOB, {})
+    await note_many([listing_id])
+
+
+async def note_many(listing_ids: list[uuid.UUID]) -> None:
+    """Record that these listings changed: one insert and one job however many they are."""
+    if listing_ids:
+        t = now_ms()
+        await SearchOutbox.insert(*(SearchOutbox(listing=i, created_at_ms=t) for i in listing_ids))
+        await jobs.enqueue(SYNC_JOB, {})
 
 
 async def drain(backend: SearchBackend, batch: int = 200) -> int:

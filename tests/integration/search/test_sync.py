@@ -17,6 +17,7 @@ from app.core.db import write_transaction
 from app.jobs.tables import Job
 from app.search import outbox
 from app.search.sync import REINDEX_KIND, enqueue_reindex
+from tests.integration.catalog.helpers import user
 from tests.integration.search.corpus import HOSTILE
 
 
@@ -86,6 +87,26 @@ async def test_an_index_made_at_start_up_is_filled_by_one_job(app: Litestar, cli
         await enqueue_reindex()
     assert await Job.count().where(Job.kind == REINDEX_KIND) == 1
     assert await _eventually(client, "glass harp", lambda hits: [h["id"] for h in hits] == [str(listing.id)])
+
+
+async def test_a_creators_new_handle_and_name_reach_search(client: httpx.AsyncClient) -> None:
+    handle, headers = await user(client, creator=True)
+    creator = await User.objects().where(User.handle == handle).first()
+    assert creator is not None
+    listing = await make_listing(creator, "Velvet Choir Pads")
+    assert await _eventually(client, "velvet choir", lambda hits: [h["creator"] for h in hits] == [handle])
+
+    new = f"n{uuid.uuid4().hex[:8]}"
+    r = await client.patch("/api/v1/account/", headers=headers, json={"handle": new, "display_name": "Quenby Ostrow"})
+    assert r.status_code == 200, r.text
+    # The facet, the hit and the search text all follow the profile.
+    assert await _eventually(client, "quenby ostrow", lambda hits: [h["id"] for h in hits] == [str(listing.id)])
+    r = await client.get("/api/v1/search/", params={"creator": new})
+    assert [h["id"] for h in r.json()["hits"]] == [str(listing.id)]
+    assert r.json()["hits"][0]["creator_name"] == "Quenby Ostrow"
+    assert r.json()["facets"]["creator"] == {new: 1}
+    r = await client.get("/api/v1/search/", params={"creator": handle})
+    assert r.json()["hits"] == []
 
 
 async def _eventually(client: httpx.AsyncClient, q: str, ok: Any, seconds: float = 15) -> bool:
