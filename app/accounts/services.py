@@ -14,10 +14,12 @@ from app.accounts.auth import AccessToken
 from app.accounts.schemas import ChangePasswordRequest, ProfileUpdate, SignupRequest
 from app.accounts.tables import RefreshToken, User
 from app.accounts.throttle import Throttle
-from app.core.db import now
+from app.core.db import now, write_transaction
 from app.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from app.core.security import PasswordHasher, new_token, token_digest
 from app.core.settings import Settings
+from app.search import outbox as search_outbox
+from app.search.documents import published_listings
 
 log = logging.getLogger("echoel.accounts")
 
@@ -177,7 +179,12 @@ class AccountService:
                 raise Conflict("That handle is taken; choose another.", field="handle")
             values[User.handle] = handle
         if values:
-            await User.update(values).where(User.id == user.id)  # type: ignore[arg-type]
+            async with write_transaction(User._meta.db):
+                await User.update(values).where(User.id == user.id)  # type: ignore[arg-type]
+                if User.handle in values or User.display_name in values:
+                    # Search documents carry the creator's handle and name (facet and text):
+                    # their listings are re-indexed, the outbox rows committing with the change.
+                    await search_outbox.note_many(await published_listings(user.id))
         return await self.get(user.id)
 
     async def get(self, user_id: uuid.UUID) -> User:

@@ -232,7 +232,10 @@ class CatalogService:
         )
         if live is None:
             live = Entitlement(user=user.id, listing=listing.id, source="grant", granted_by=actor.id, created_at=now())
-            await live.save()
+            # Live entitlements are the listing's popularity in search: the outbox row commits with it.
+            async with write_transaction(Listing._meta.db):
+                await live.save()
+                await search_outbox.note(listing.id)
         return EntitlementOut(id=live.id, listing_id=listing.id, user=user.handle, source=live.source, revoked=False)
 
     async def revoke(self, actor: User, listing_id: uuid.UUID, handle: str) -> None:
@@ -240,9 +243,11 @@ class CatalogService:
         user = await User.objects().where(User.handle == handle.lower()).first()
         if user is None:
             raise NotFound("No such user.", field="handle")
-        await Entitlement.update({Entitlement.revoked_at: now()}).where(
-            Entitlement.user == user.id, Entitlement.listing == listing.id, Entitlement.revoked_at.is_null()
-        )
+        async with write_transaction(Listing._meta.db):
+            await Entitlement.update({Entitlement.revoked_at: now()}).where(
+                Entitlement.user == user.id, Entitlement.listing == listing.id, Entitlement.revoked_at.is_null()
+            )
+            await search_outbox.note(listing.id)
 
     async def library(self, user: User) -> list[tuple[ListingOut, str]]:
         rows = await Entitlement.objects().where(Entitlement.user == user.id, Entitlement.revoked_at.is_null())

@@ -207,6 +207,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         ):
             raise ValueError("webseed_accel_prefix must be empty or a path that starts and ends with /")
         self._check_payments()
+        self._check_search()
+
+    def _check_search(self) -> None:
+        # Misconfigured, Meilisearch would fail every call and the site would quietly run on
+        # the fallback for good: say so at start-up instead.
+        if self.search == "meili" and not self.meili_url:
+            raise ValueError("meili_url must be set when search is meili")
+        if self.search == "meili" and self.environment == "production" and not self.meili_key:
+            raise ValueError("meili_key must be set when search is meili in production (see .env.example)")
 
     def _check_payments(self) -> None:
         if not (0 <= self.commission_direct_bps <= 10000 and 0 <= self.commission_marketplace_bps <= 10000):

@@ -25,6 +25,7 @@ from app.jobs import enqueue
 from app.ops import metrics, webhooks
 from app.payments.money import commission, format_money
 from app.payments.tables import LedgerEntry, LicenseKey, LicenseSetting, Order, OrderGrant, OrderItem
+from app.search import outbox as search_outbox
 
 PAID_STATES = ("paid", "disputed")
 
@@ -93,6 +94,8 @@ async def fulfil(order_id: uuid.UUID, payment_intent: str = "", *, settings: Set
             if item.kind == "listing" and item.listing is not None:
                 ent = Entitlement(user=buyer, listing=item.listing, source="purchase", created_at=t)
                 await ent.save()
+                # A sale raises the listing's popularity in search (its live entitlements).
+                await search_outbox.note(item.listing)
                 await OrderGrant(order_item=item.id, order=order_id, entitlement=ent.id).save()
                 setting = licensing.get(item.listing)
                 if setting is not None:

@@ -38,6 +38,7 @@ from app.payments import reversals
 from app.payments.fulfilment import PAID_STATES, atomic
 from app.payments.money import allocate, commission
 from app.payments.tables import LedgerEntry, LicenseKey, Order, OrderGrant, OrderItem
+from app.search import outbox as search_outbox
 
 
 async def _lines(order_id: uuid.UUID) -> list[OrderItem]:
@@ -73,9 +74,14 @@ async def _revoke(order_id: uuid.UUID, items: list[uuid.UUID] | None, at: int) -
         keys = keys.where(LicenseKey.order_item.is_in(items))
     ids = [g["entitlement"] for g in await grants]
     if ids:
-        await Entitlement.update({Entitlement.revoked_at: at}).where(
-            Entitlement.id.is_in(ids), Entitlement.revoked_at.is_null()
+        revoked = (
+            await Entitlement.update({Entitlement.revoked_at: at})
+            .where(Entitlement.id.is_in(ids), Entitlement.revoked_at.is_null())
+            .returning(Entitlement.listing)
         )
+        # Live entitlements are the listing's popularity in search: one fewer now.
+        for listing_id in {r["listing"] for r in revoked}:
+            await search_outbox.note(listing_id)
     await keys
 
 

@@ -32,8 +32,12 @@ def make_backend(settings: Settings, engine: Engine[Any]) -> SearchBackend:
 class FallbackSearch:
     """Meilisearch first; while it fails, the database engine answers and the site stays up.
 
-    Writes go to both, so the fallback is never stale. After a failure Meilisearch is left
-    alone for ``cooldown`` seconds, so a dead server costs one time-out, not one per request.
+    After a failure Meilisearch is left alone for ``cooldown`` seconds, so a dead server costs
+    one time-out, not one per request. The outbox drain writes every change to the database
+    engine, which must never fall behind (it is what answers during an outage), and then offers
+    it to Meilisearch through ``write_primary``; a change Meilisearch missed stays in the outbox
+    for it alone and is offered again after the cooldown. ``upsert`` and ``delete`` (a rebuild)
+    write both and raise when Meilisearch fails: a rebuild that missed an engine is not done.
     """
 
     name = "meili"
@@ -58,9 +62,20 @@ class FallbackSearch:
             self._failed(exc)
         return created
 
+    async def write_primary(self, docs: list[SearchDoc], deleted: list[str]) -> bool:
+        """Apply one change to Meilisearch alone; False (and the cooldown) when it failed."""
+        if not self._up():
+            return False
+        try:
+            await self.primary.upsert(docs)
+            await self.primary.delete(deleted)
+        except Exception as exc:
+            self._failed(exc)
+            return False
+        return True
+
     async def upsert(self, docs: list[SearchDoc]) -> None:
         await self.fallback.upsert(docs)
-        # Not swallowed: the outbox keeps the change and retries, so Meilisearch catches up.
         await self.primary.upsert(docs)
 
     async def delete(self, ids: list[str]) -> None:
@@ -73,7 +88,9 @@ class FallbackSearch:
                 return await self.primary.search(query)
             except Exception as exc:
                 self._failed(exc)
-        return await self.fallback.search(query)
+        result = await self.fallback.search(query)
+        result.engine = self.fallback.name
+        return result
 
     async def suggest(self, prefix: str, limit: int) -> list[str]:
         if self._up():
@@ -84,7 +101,13 @@ class FallbackSearch:
         return await self.fallback.suggest(prefix, limit)
 
     async def ids(self) -> set[str]:
-        return await self.primary.ids()
+        # The status page must answer during an outage too: it then counts the database engine.
+        if self._up():
+            try:
+                return await self.primary.ids()
+            except Exception as exc:
+                self._failed(exc)
+        return await self.fallback.ids()
 
     async def clear(self) -> None:
         await self.fallback.clear()

@@ -10,6 +10,7 @@ from litestar.params import FromQuery, QueryParameter
 from msgspec import Meta
 
 from app.accounts.auth import requires_role
+from app.catalog.schemas import Kind
 from app.core.http import NO_STORE, public_cache
 from app.search.protocol import Filters, Sort
 from app.search.schemas import SearchPage, SearchStatus, Suggestions, Values
@@ -37,7 +38,8 @@ class SearchController(Controller):
         *,
         search: NamedDependency[SearchService],
         q: Annotated[str, QueryParameter(max_length=200)] = "",
-        kind: FromQuery[Values | None] = None,
+        # A fixed list: an unknown kind is a mistake to report, not a filter that finds nothing.
+        kind: FromQuery[Annotated[list[Kind], Meta(max_length=20)] | None] = None,
         synth: FromQuery[Values | None] = None,
         synth_version: FromQuery[Values | None] = None,
         daw: FromQuery[Values | None] = None,
@@ -56,7 +58,7 @@ class SearchController(Controller):
         per_page: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> SearchPage:
         filters = Filters(
-            kind=kind or [],
+            kind=list(kind or []),
             synth=synth or [],
             synth_versions=synth_version or [],
             daw=daw or [],

@@ -8,7 +8,9 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from app.catalog.tables import Listing
+from piccolo.query.functions.aggregate import Count
+
+from app.catalog.tables import Entitlement, Listing
 from app.catalog.views import json_list
 from app.search.protocol import SearchDoc
 
@@ -25,7 +27,7 @@ def _plain(description_html: str) -> str:
     return " ".join(html.unescape(_TAG.sub(" ", description_html)).split())[:2000]
 
 
-def to_doc(row: dict[str, Any]) -> SearchDoc:
+def to_doc(row: dict[str, Any], popularity: int = 0) -> SearchDoc:
     free = row["price_kind"] == "free"
     return SearchDoc(
         id=str(row["id"]),
@@ -46,7 +48,7 @@ def to_doc(row: dict[str, Any]) -> SearchDoc:
         price=0 if free else int(row["pwyw_minimum"] if row["price_kind"] == "pwyw" else row["price_amount"]),
         currency=row["currency"],
         is_free=free,
-        popularity=0,  # sales and downloads feed this once they are counted per listing
+        popularity=popularity,
         published_at=int(row["published_at"] or row["created_at"]),
     )
 
@@ -77,32 +79,57 @@ _COLUMNS = (
 )
 
 
+async def popularity(listing_ids: list[uuid.UUID]) -> dict[str, int]:
+    """Live entitlements per listing: purchases and grants, less the refunded and revoked.
+
+    Free listings need no entitlement to download, so their downloads do not count here.
+    Whatever grants or revokes one notes the listing in the outbox, so the index follows.
+    """
+    if not listing_ids:
+        return {}
+    rows = (
+        await Entitlement.select(Entitlement.listing, Count(Entitlement.id, alias="n"))
+        .where(Entitlement.listing.is_in(listing_ids), Entitlement.revoked_at.is_null())
+        .group_by(Entitlement.listing)
+    )
+    return {str(r["listing"]): int(r["n"]) for r in rows}
+
+
 async def load(listing_ids: list[uuid.UUID]) -> dict[str, SearchDoc | None]:
     """The document for each id, or None where the listing is gone or not searchable."""
     found: dict[str, SearchDoc | None] = dict.fromkeys(map(str, listing_ids))
     if listing_ids:
         rows = await Listing.select(*_COLUMNS).where(Listing.id.is_in(listing_ids))
+        listed = [r["id"] for r in rows if r["status"] == SEARCHABLE_STATUS]
+        counts = await popularity(listed)
         for row in rows:
-            found[str(row["id"])] = to_doc(row) if row["status"] == SEARCHABLE_STATUS else None
+            key = str(row["id"])
+            found[key] = to_doc(row, counts.get(key, 0)) if row["status"] == SEARCHABLE_STATUS else None
     return found
 
 
-async def published(batch: int = 500) -> AsyncIterator[list[SearchDoc]]:
-    """Every searchable listing, in batches (for reindexing).
+async def published_ids(batch: int = 500) -> AsyncIterator[list[uuid.UUID]]:
+    """The id of every searchable listing, in pages (for reindexing; ``load`` reads the rows).
 
-    Keyset pages (after the last id seen), not OFFSET: each batch reads only its own rows.
+    Keyset pages (after the last id seen), not OFFSET: each page reads only its own rows.
     """
     query = Listing.status == SEARCHABLE_STATUS
     while True:
-        rows = await Listing.select(*_COLUMNS).where(query).order_by(Listing.id).limit(batch)
+        rows = await Listing.select(Listing.id).where(query).order_by(Listing.id).limit(batch)
         if not rows:
             return
-        yield [to_doc(r) for r in rows]
+        yield [r["id"] for r in rows]
         query = (Listing.status == SEARCHABLE_STATUS) & (Listing.id > rows[-1]["id"])
+
+
+async def published_listings(creator_id: uuid.UUID) -> list[uuid.UUID]:
+    """The ids of a creator's searchable listings (the others are not in the index)."""
+    rows = await Listing.select(Listing.id).where(Listing.creator == creator_id, Listing.status == SEARCHABLE_STATUS)
+    return [r["id"] for r in rows]
 
 
 async def count_published() -> int:
     return int(await Listing.count().where(Listing.status == SEARCHABLE_STATUS))
 
 
-__all__ = ["count_published", "load", "published", "to_doc"]
+__all__ = ["count_published", "load", "popularity", "published_ids", "published_listings", "to_doc"]

@@ -74,6 +74,8 @@ class SearchResult(msgspec.Struct, kw_only=True):
     matched: list[list[str]] = []
     # False when total and facet counts are estimates (a very broad query on a big catalog).
     exhaustive: bool = True
+    # The engine that answered when it is not the configured one (Meilisearch down).
+    engine: str = ""
 
 
 class SearchBackend(Protocol):

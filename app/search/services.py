@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable
 
 from app.core.errors import InvalidInput
@@ -48,7 +49,7 @@ class SearchService:
             pages=math.ceil(result.total / per_page),
             facets=result.facets,
             exhaustive=result.exhaustive,
-            engine=self.backend.name,
+            engine=result.engine or self.backend.name,
         )
 
     async def suggest(self, q: str, limit: int = 8) -> Suggestions:
@@ -67,21 +68,38 @@ class SearchService:
         return await outbox.drain(self.backend)
 
     async def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Rebuild the index from the database's published listings; return the count."""
+        """Rebuild the index from the database's published listings; return the count.
+
+        The outbox drain runs meanwhile, so every write here happens under its lock, from rows
+        read under that lock: a listing published or unpublished mid-rebuild is then either
+        read here in its new state or written by the drain after us, never overwritten with
+        a state read before the change, nor deleted as stale after being published.
+        """
         await self.backend.ensure_index()
         total = await documents.count_published()
         keep: set[str] = set()
         done = 0
-        async for batch in documents.published():
-            await self.backend.upsert(batch)
-            keep.update(d.id for d in batch)
-            done += len(batch)
+        async for page in documents.published_ids():
+            async with outbox.locked():
+                written = await self._write(page)
+            keep.update(str(i) for i in page)
+            done += written
             if progress:
                 progress(done, total)
-        stale = sorted(await self.backend.ids() - keep)
-        if stale:
-            await self.backend.delete(stale)
+        async with outbox.locked():
+            # Whatever the index holds beyond the pages seen: gone, unpublished or published
+            # since its page was read. The database decides which, now.
+            extra = await self.backend.ids() - keep
+            done += await self._write([uuid.UUID(i) for i in sorted(extra)])
         await self.backend.optimize()
         if progress:
             progress(done, total)
         return done
+
+    async def _write(self, listing_ids: list[uuid.UUID]) -> int:
+        """Put these listings in the index as the database has them now; how many are in it."""
+        found = await documents.load(listing_ids)
+        docs = [doc for doc in found.values() if doc is not None]
+        await self.backend.upsert(docs)
+        await self.backend.delete(sorted(i for i, doc in found.items() if doc is None))
+        return len(docs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, BigInt, Serial
+from piccolo.columns import UUID, BigInt, Serial, Varchar
 from piccolo.table import Table
 
 
@@ -12,3 +12,6 @@ class SearchOutbox(Table, tablename="search_outbox"):
     id = Serial(primary_key=True)
     listing = UUID(index=True)
     created_at_ms = BigInt()
+    # "" while every engine still owes the change; "meili" once the database engine has it and
+    # only Meilisearch (down when it was offered) does.
+    target = Varchar(length=16, default="")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from typing import Any
@@ -133,3 +134,24 @@ async def test_search_prices_in_the_servers_minor_units(live_app: LiveApp, page:
             [currency, major],
         )
         await expect(results.filter(has_text=title).locator(".price")).to_have_text(shown)
+
+    # A price range, typed in major units and sent in minor units, narrows the results with chips.
+    await page.fill("#price_min", "10")
+    await page.fill("#price_max", "20")
+    await expect(results).to_have_count(2)  # 1299 and 1500 lie within 1000..2000; 150000 does not
+    await expect(page).to_have_url(re.compile(r"price_min=1000&price_max=2000"))
+    await expect(page.locator("#chips .chip", has_text="Price ≥ 10")).to_be_visible()
+    await screenshot(page, "search-price-range")
+
+    # The sort reorders what the filters keep.
+    await page.select_option("#sort", "price_desc")
+    await expect(results.first).to_contain_text("Koto Keys")
+    await expect(page).to_have_url(re.compile(r"sort=price_desc"))
+    await page.select_option("#sort", "price_asc")
+    await expect(results.first).to_contain_text("Tape Hiss")
+
+    # Removing a chip clears its input and widens the results again.
+    await page.locator("#chips .chip", has_text="Price ≤ 20").click()
+    await expect(page.locator("#price_max")).to_have_value("")
+    await expect(results).to_have_count(3)
+    await expect(results.last).to_contain_text("Geysir Drones")

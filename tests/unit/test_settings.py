@@ -29,6 +29,17 @@ def test_defaults_and_generated_dev_secrets(tmp_path: Path) -> None:
         ({"ECHOEL_TYPO_SETTING": "1"}, "ECHOEL_TYPO_SETTING"),
         ({"ECHOEL_ENVIRONMENT": "production"}, "secret_key"),
         ({"ECHOEL_ENVIRONMENT": "production", "ECHOEL_BCRYPT_ROUNDS": "10"}, "bcrypt_rounds"),
+        ({"ECHOEL_SEARCH": "meili"}, "meili_url"),
+        (
+            {
+                "ECHOEL_ENVIRONMENT": "production",
+                "ECHOEL_SECRET_KEY": "k" * 32,
+                "ECHOEL_PASSWORD_PEPPER": "p" * 32,
+                "ECHOEL_SEARCH": "meili",
+                "ECHOEL_MEILI_URL": "http://meilisearch:7700",
+            },
+            "meili_key",
+        ),
     ],
 )
 def test_invalid_settings_are_named(tmp_path: Path, env: dict[str, str], message: str) -> None:

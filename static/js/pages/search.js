@@ -21,6 +21,11 @@ const KIND_NAMES = {
   preset: "Preset", preset_bank: "Preset bank", sample_pack: "Sample pack", project_template: "Project template",
   midi_pack: "MIDI pack", wavetable: "Wavetable", other: "Other",
 };
+// The range inputs take whole or decimal amounts (12.50); the API and the index count minor units.
+// Listings carry their own currencies and the index compares their minor units as they are, so
+// the range is typed in the common two-decimal unit (cents, pence), the catalog's default.
+const PRICE_UNIT = 100;
+const RANGES = ["bpm_min", "bpm_max", "price_min", "price_max"];
 const $ = (id) => document.getElementById(id);
 let state = new URLSearchParams(window.location.search);
 let latest = 0;
@@ -99,12 +104,29 @@ function renderChips() {
   if (state.get("free")) chips.push(["Free only", () => state.delete("free")]);
   if (state.get("bpm_min")) chips.push([`BPM ≥ ${state.get("bpm_min")}`, () => state.delete("bpm_min")]);
   if (state.get("bpm_max")) chips.push([`BPM ≤ ${state.get("bpm_max")}`, () => state.delete("bpm_max")]);
+  if (state.get("price_min")) chips.push([`Price ≥ ${priceShown("price_min")}`, () => state.delete("price_min")]);
+  if (state.get("price_max")) chips.push([`Price ≤ ${priceShown("price_max")}`, () => state.delete("price_max")]);
   $("chips").replaceChildren(...chips.map(([text, remove]) => {
     const b = Object.assign(document.createElement("button"), { type: "button", className: "chip", textContent: text });
     b.setAttribute("aria-label", `Remove filter ${text}`);
-    b.addEventListener("click", () => { remove(); state.delete("page"); run(); });
+    b.addEventListener("click", () => { remove(); state.delete("page"); showState(); run(); });
     return b;
   }));
+}
+
+function priceShown(param) {
+  return (Number(state.get(param)) / PRICE_UNIT).toLocaleString(undefined, { maximumFractionDigits: 2 });
+}
+
+/** The inputs as the state has them (after a chip is removed, or on back and forward). */
+function showState() {
+  $("q").value = state.get("q") ?? "";
+  $("sort").value = state.get("sort") ?? "relevance";
+  $("free").checked = state.get("free") === "true";
+  for (const id of RANGES) {
+    const value = state.get(id) ?? "";
+    $(id).value = value && id.startsWith("price") ? String(Number(value) / PRICE_UNIT) : value;
+  }
 }
 
 function renderEmpty(q) {
@@ -159,11 +181,7 @@ function debounce(fn, ms) {
 }
 
 await mountLayout();
-$("q").value = state.get("q") ?? "";
-$("sort").value = state.get("sort") ?? "relevance";
-$("free").checked = state.get("free") === "true";
-$("bpm_min").value = state.get("bpm_min") ?? "";
-$("bpm_max").value = state.get("bpm_max") ?? "";
+showState();
 const typed = debounce(() => { setParam("q", $("q").value.trim()); state.delete("page"); run(); }, 150);
 $("q").addEventListener("input", typed);
 $("search-form").addEventListener("submit", (e) => { e.preventDefault(); typed(); });
@@ -172,5 +190,14 @@ $("free").addEventListener("change", () => { setParam("free", $("free").checked 
 for (const id of ["bpm_min", "bpm_max"]) {
   $(id).addEventListener("change", () => { setParam(id, $(id).value); state.delete("page"); run(); });
 }
-window.addEventListener("popstate", () => { state = new URLSearchParams(window.location.search); run(); });
+for (const id of ["price_min", "price_max"]) {
+  // Instant, like the query box; an empty or unreadable amount drops the bound.
+  $(id).addEventListener("input", debounce(() => {
+    const major = $(id).value === "" ? NaN : Number($(id).value);
+    setParam(id, Number.isFinite(major) ? Math.round(major * PRICE_UNIT) : "");
+    state.delete("page");
+    run();
+  }, 300));
+}
+window.addEventListener("popstate", () => { state = new URLSearchParams(window.location.search); showState(); run(); });
 run();

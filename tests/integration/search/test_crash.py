@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -20,9 +21,9 @@ from litestar import Litestar
 
 from app.catalog.tables import Listing
 from app.core.settings import Settings
-from app.search import outbox
+from app.search import documents, outbox
 from app.search.protocol import SearchBackend, SearchDoc
-from tests.integration.search.test_sync import make_creator, make_listing, published_ids
+from tests.integration.search.test_sync import make_creator, make_listing, publish, published_ids
 from tests.services.binaries import REPO_ROOT
 from tests.support import test_env, test_settings
 
@@ -139,3 +140,36 @@ async def test_a_worker_process_killed_mid_drain_converges(
     finally:
         worker.terminate()
         worker.wait(20)
+
+
+async def test_reindex_racing_the_drain_ends_equal_to_the_database(
+    app: Litestar, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    search = app.state.search
+    creator = await make_creator()
+    listed = [await make_listing(creator, f"Synth pad {i}") for i in range(6)]
+    # The smallest id: its page is long gone when it is published mid-rebuild.
+    early = await make_listing(creator, "Early bird", status="draft", id=uuid.UUID(int=1))
+    await search.sync()
+    pages = documents.published_ids
+    seen = 0
+
+    async def interleaved(batch: int = 500) -> AsyncIterator[list[uuid.UUID]]:
+        nonlocal seen
+        async for page in pages(batch=2):
+            seen += 1
+            if seen == 2:
+                # After this page was read and before the rebuild writes it, the drain applies
+                # a publish (of a listing below every page) and an unpublish (of one in this page).
+                await publish(early.id)
+                await app.state.catalog.set_status(creator, page[0], "unlisted")
+                await search.sync()
+            yield page
+
+    monkeypatch.setattr(documents, "published_ids", interleaved)
+    await search.reindex()
+    assert seen >= 3
+    assert await outbox.pending() == 0
+    expected = await published_ids()
+    assert str(early.id) in expected and len(expected) == len(listed)
+    assert await search.backend.ids() == expected

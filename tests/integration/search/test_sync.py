@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,10 +14,13 @@ from litestar import Litestar
 
 from app.accounts.tables import User
 from app.catalog.tables import Listing
+from app.core.db import write_transaction
 from app.jobs.tables import Job
 from app.search import outbox
 from app.search.sync import REINDEX_KIND, enqueue_reindex
+from tests.integration.catalog.helpers import listing, upload, user
 from tests.integration.search.corpus import HOSTILE
+from tests.support import run_cli, test_env
 
 
 async def make_creator() -> User:
@@ -50,6 +54,13 @@ async def make_listing(creator: User, title: str, status: str = "published", **f
     return listing
 
 
+async def publish(listing_id: uuid.UUID) -> None:
+    """Publish as the catalog does: the status and its outbox row in one transaction."""
+    async with write_transaction(Listing._meta.db):
+        await Listing.update({Listing.status: "published"}).where(Listing.id == listing_id)
+        await outbox.note(listing_id)
+
+
 async def published_ids() -> set[str]:
     return {str(r["id"]) for r in await Listing.select(Listing.id).where(Listing.status == "published")}
 
@@ -80,6 +91,58 @@ async def test_an_index_made_at_start_up_is_filled_by_one_job(app: Litestar, cli
     assert await _eventually(client, "glass harp", lambda hits: [h["id"] for h in hits] == [str(listing.id)])
 
 
+async def test_listings_created_and_edited_through_the_api_reach_search(client: httpx.AsyncClient) -> None:
+    _, headers = await user(client, creator=True)
+    item = await listing(client, headers, title="Amber Drone Textures", kind="sample_pack")
+    done = await upload(client, client, headers, item["id"], b"drone bytes", name="drone.wav")
+    assert done.status_code == 200, done.text
+    r = await client.post(f"/api/v1/listings/{item['id']}/status", json={"status": "published"}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert await _eventually(client, "amber drone", lambda hits: [h["id"] for h in hits] == [item["id"]])
+    r = await client.get("/api/v1/search/", params={"q": "amber drone", "kind": "sample_pack"})
+    assert [h["id"] for h in r.json()["hits"]] == [item["id"]]
+
+    r = await client.patch(f"/api/v1/listings/{item['id']}", json={"title": "Cobalt Drone Textures"}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert await _eventually(client, "cobalt drone", lambda hits: [h["id"] for h in hits] == [item["id"]])
+    assert await _eventually(client, "amber", lambda hits: hits == [])
+
+
+async def test_the_reindex_command_rebuilds_and_shows_progress(
+    app: Litestar, client: httpx.AsyncClient, db_url: str, var_dir: Path
+) -> None:
+    creator = await make_creator()
+    for i in range(3):
+        await make_listing(creator, f"Tape Loop {i}")
+    # In a thread: the app's job worker in this event loop may be mid-drain, holding the lock
+    # the command waits for.
+    result = await asyncio.to_thread(run_cli, ["reindex"], test_env(db_url, var_dir))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3/3 listings" in result.stderr  # the progress bar
+    assert result.stdout.startswith("reindexed 3 published listings")
+    assert await app.state.search.backend.ids() == await published_ids()
+
+
+async def test_a_creators_new_handle_and_name_reach_search(client: httpx.AsyncClient) -> None:
+    handle, headers = await user(client, creator=True)
+    creator = await User.objects().where(User.handle == handle).first()
+    assert creator is not None
+    listing = await make_listing(creator, "Velvet Choir Pads")
+    assert await _eventually(client, "velvet choir", lambda hits: [h["creator"] for h in hits] == [handle])
+
+    new = f"n{uuid.uuid4().hex[:8]}"
+    r = await client.patch("/api/v1/account/", headers=headers, json={"handle": new, "display_name": "Quenby Ostrow"})
+    assert r.status_code == 200, r.text
+    # The facet, the hit and the search text all follow the profile.
+    assert await _eventually(client, "quenby ostrow", lambda hits: [h["id"] for h in hits] == [str(listing.id)])
+    r = await client.get("/api/v1/search/", params={"creator": new})
+    assert [h["id"] for h in r.json()["hits"]] == [str(listing.id)]
+    assert r.json()["hits"][0]["creator_name"] == "Quenby Ostrow"
+    assert r.json()["facets"]["creator"] == {new: 1}
+    r = await client.get("/api/v1/search/", params={"creator": handle})
+    assert r.json()["hits"] == []
+
+
 async def _eventually(client: httpx.AsyncClient, q: str, ok: Any, seconds: float = 15) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -105,9 +168,11 @@ async def _eventually(client: httpx.AsyncClient, q: str, ok: Any, seconds: float
         {"price_min": "-1"},
         {"tag": "bad\x00tag"},
         {"tag": "x" * 81},
+        {"kind": "bogus"},
+        {"kind": ["preset", "bogus"]},
     ],
 )
-async def test_invalid_filters_are_422(client: httpx.AsyncClient, params: dict[str, str]) -> None:
+async def test_invalid_filters_are_422(client: httpx.AsyncClient, params: dict[str, Any]) -> None:
     r = await client.get("/api/v1/search/", params=params)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
