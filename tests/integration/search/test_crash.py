@@ -99,6 +99,7 @@ async def test_a_worker_process_killed_mid_drain_converges(
 ) -> None:
     """The real thing: `echoel worker` gets SIGKILL while it applies the outbox, then starts again."""
     real: SearchBackend = app.state.search.backend
+    await real.clear()  # documents of listings an earlier test made (and its clean-up deleted)
     creator = await make_creator()
     t = int(time.time())
     async with Listing._meta.db.transaction():
