@@ -8,9 +8,11 @@ import socket
 import struct
 from pathlib import Path
 
-from tests.services.binaries import ServerProcess, find_binary, free_port, log_tail
+from tests.services.binaries import REPO_ROOT, ServerProcess, find_binary, free_port, log_tail
 
 REALM = "echoel.test"
+# The configuration the project ships (and docker-compose mounts).
+SHIPPED_CONFIG = REPO_ROOT / "scripts" / "coturn" / "turnserver.conf"
 STUN_MAGIC_COOKIE = 0x2112A442
 
 
@@ -132,3 +134,50 @@ class Coturn(ServerProcess):
     @property
     def turn_url(self) -> str:
         return f"turn:{self.host}:{self.port}"
+
+
+class ShippedCoturn(Coturn):
+    """``turnserver`` reading the shipped configuration file unchanged, as docker-compose runs it.
+
+    Like compose, the secret and realm come on the command line, together with what a loopback
+    test run needs (its own ports, 127.0.0.1, no TLS, file paths in the temp dir). coturn lets the
+    command line win over the file for single-valued options, so the file's deny rules, quotas and
+    authentication mode are exactly what is tested. ``extra`` adds further options, such as the
+    loopback allowance a relay-to-relay test on one machine needs.
+    """
+
+    def __init__(self, *extra: str) -> None:
+        super().__init__()
+        self.extra = list(extra)
+
+    @property
+    def log_path(self) -> Path:
+        # The file's log-file=stdout wins over --log-file, so the log is the process's output.
+        return self.stdout_log
+
+    def _prepare(self) -> None:
+        """Nothing to write: the shipped file is used as it is."""
+
+    def _extra_logs(self) -> list[Path]:
+        return []
+
+    def _command(self) -> list[str]:
+        assert self.tmpdir is not None
+        return [
+            self.binary,
+            "-c",
+            str(SHIPPED_CONFIG),
+            f"--listening-ip={self.host}",
+            f"--listening-port={self.port}",
+            f"--relay-ip={self.host}",
+            f"--min-port={self.min_port}",
+            f"--max-port={self.max_port}",
+            f"--static-auth-secret={self.secret}",
+            f"--realm={self.realm}",
+            "--no-tls",
+            "--no-dtls",
+            "--no-rfc5780",
+            f"--pidfile={self.tmpdir / 'turnserver.pid'}",
+            f"--userdb={self.tmpdir / 'turndb'}",
+            *self.extra,
+        ]
