@@ -50,7 +50,14 @@ def _relay_range(size: int = 40) -> tuple[int, int]:
 
 
 class Coturn(ServerProcess):
-    """``turnserver`` on 127.0.0.1 (UDP and TCP on ``port``), no TLS/DTLS, no CLI.
+    """``turnserver`` on 127.0.0.1 (UDP and TCP on ``port``) reading the shipped configuration file.
+
+    The file is used unchanged, as docker-compose mounts it, so its deny rules, quotas and
+    authentication mode are what every test exercises. Like compose, the secret and realm come
+    on the command line, together with what a loopback run needs (its own ports, 127.0.0.1, no
+    TLS, file paths in the temp dir): coturn lets the command line win over the file for
+    single-valued options. ``extra`` adds further options, such as the loopback allowance a
+    relay-to-relay transfer on one machine needs.
 
     Attributes once started: ``port``, ``secret`` (the ``static-auth-secret``), ``realm``,
     ``min_port``/``max_port`` (relay range), ``host`` ("127.0.0.1").
@@ -59,7 +66,7 @@ class Coturn(ServerProcess):
     name = "coturn"
     startup_timeout = 20.0
 
-    def __init__(self) -> None:
+    def __init__(self, *extra: str) -> None:
         super().__init__()
         self.binary = find_binary("turnserver")
         self.secret = secrets.token_hex(16)
@@ -68,98 +75,16 @@ class Coturn(ServerProcess):
         self.port = 0
         self.min_port = 0
         self.max_port = 0
-
-    @property
-    def config_path(self) -> Path:
-        assert self.tmpdir is not None
-        return self.tmpdir / "turnserver.conf"
-
-    @property
-    def log_path(self) -> Path:
-        assert self.tmpdir is not None
-        return self.tmpdir / "turn.log"
-
-    def _allocate(self) -> None:
-        self.port = free_port()
-        self.min_port, self.max_port = _relay_range()
-
-    def _prepare(self) -> None:
-        assert self.tmpdir is not None
-        self.log_path.unlink(missing_ok=True)  # coturn appends; drop a failed attempt's log
-        lines = [
-            f"listening-ip={self.host}",
-            f"listening-port={self.port}",
-            f"relay-ip={self.host}",
-            f"min-port={self.min_port}",
-            f"max-port={self.max_port}",
-            "use-auth-secret",
-            f"static-auth-secret={self.secret}",
-            f"realm={self.realm}",
-            "fingerprint",
-            "no-tls",
-            "no-dtls",
-            "no-cli",
-            # One listening address: RFC 5780 would want a second port (port+1) for
-            # CHANGE-REQUEST, which may not be free.
-            "no-rfc5780",
-            f"log-file={self.log_path}",
-            "simple-log",
-            f"pidfile={self.tmpdir / 'turnserver.pid'}",
-            # Keep the (unused) user database out of /var/lib/turn.
-            f"userdb={self.tmpdir / 'turndb'}",
-            "allow-loopback-peers",
-            "no-multicast-peers",
-        ]
-        self.config_path.write_text("\n".join(lines) + "\n")
-
-    def _command(self) -> list[str]:
-        return [self.binary, "-c", str(self.config_path)]
-
-    def _ready(self) -> bool:
-        # A real STUN exchange on both transports: a bare TCP connect could reach whatever
-        # else holds the port, since coturn keeps running (retrying) when it cannot bind.
-        return stun_binding_ok(self.host, self.port, "tcp", 0.5) and stun_binding_ok(self.host, self.port, "udp", 0.5)
-
-    def _bind_failed(self) -> bool:
-        text = log_tail(self.log_path, 200) + log_tail(self.stdout_log, 50)
-        return "Cannot bind" in text or "Address already in use" in text
-
-    def _extra_logs(self) -> list[Path]:
-        return [self.log_path]
-
-    @property
-    def stun_url(self) -> str:
-        return f"stun:{self.host}:{self.port}"
-
-    @property
-    def turn_url(self) -> str:
-        return f"turn:{self.host}:{self.port}"
-
-
-class ShippedCoturn(Coturn):
-    """``turnserver`` reading the shipped configuration file unchanged, as docker-compose runs it.
-
-    Like compose, the secret and realm come on the command line, together with what a loopback
-    test run needs (its own ports, 127.0.0.1, no TLS, file paths in the temp dir). coturn lets the
-    command line win over the file for single-valued options, so the file's deny rules, quotas and
-    authentication mode are exactly what is tested. ``extra`` adds further options, such as the
-    loopback allowance a relay-to-relay test on one machine needs.
-    """
-
-    def __init__(self, *extra: str) -> None:
-        super().__init__()
         self.extra = list(extra)
 
     @property
     def log_path(self) -> Path:
-        # The file's log-file=stdout wins over --log-file, so the log is the process's output.
+        # The file's log-file=stdout wins over --log-file: the log is the process's output.
         return self.stdout_log
 
-    def _prepare(self) -> None:
-        """Nothing to write: the shipped file is used as it is."""
-
-    def _extra_logs(self) -> list[Path]:
-        return []
+    def _allocate(self) -> None:
+        self.port = free_port()
+        self.min_port, self.max_port = _relay_range()
 
     def _command(self) -> list[str]:
         assert self.tmpdir is not None
@@ -176,8 +101,28 @@ class ShippedCoturn(Coturn):
             f"--realm={self.realm}",
             "--no-tls",
             "--no-dtls",
+            # One listening address: RFC 5780 would want a second port (port+1) for
+            # CHANGE-REQUEST, which may not be free.
             "--no-rfc5780",
             f"--pidfile={self.tmpdir / 'turnserver.pid'}",
+            # Keep the (unused) user database out of /var/lib/turn.
             f"--userdb={self.tmpdir / 'turndb'}",
             *self.extra,
         ]
+
+    def _ready(self) -> bool:
+        # A real STUN exchange on both transports: a bare TCP connect could reach whatever
+        # else holds the port, since coturn keeps running (retrying) when it cannot bind.
+        return stun_binding_ok(self.host, self.port, "tcp", 0.5) and stun_binding_ok(self.host, self.port, "udp", 0.5)
+
+    def _bind_failed(self) -> bool:
+        text = log_tail(self.stdout_log, 200)
+        return "Cannot bind" in text or "Address already in use" in text
+
+    @property
+    def stun_url(self) -> str:
+        return f"stun:{self.host}:{self.port}"
+
+    @property
+    def turn_url(self) -> str:
+        return f"turn:{self.host}:{self.port}"

@@ -3,9 +3,9 @@
 coturn runs with the repo's file unchanged; the command line adds the secret and realm (as
 docker-compose does) and the test's ports and file paths. Two aiortc peers on this machine
 restricted to relay candidates then cannot connect: each relay would have to send to the other's
-relayed address on 127.0.0.1, which the config denies. The same peers connect through the test
-coturn (which allows loopback peers) in test_transfer.py, so the failure here is the deny rules
-at work, not a broken set-up."""
+relayed address on 127.0.0.1, which the config denies. The same peers connect in
+test_transfer.py through the same file with only 127.0.0.1 allowed, so the failure here is the
+deny rules at work, not a broken set-up."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from aioice.turn import create_turn_endpoint
 from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnection
 
 from app.collab.turn import turn_credentials
-from tests.services.coturn import SHIPPED_CONFIG, Coturn, ShippedCoturn
+from tests.services.coturn import SHIPPED_CONFIG, Coturn
 
 SHIPPED = SHIPPED_CONFIG
 # What docker-compose used to find in the shipped file: anyone could read it in the repository.
@@ -61,7 +61,7 @@ async def _log_with(turn: Coturn, needle: str) -> str:
 @pytest.mark.asyncio
 async def test_relay_to_loopback_is_refused() -> None:
     # Verbose: coturn then logs each refused request, which the test looks for.
-    with ShippedCoturn("--verbose") as turn:
+    with Coturn("--verbose") as turn:
         username, credential = turn_credentials(turn.secret, "tester", int(time.time()), 600)
         server = RTCIceServer(urls=[f"{turn.turn_url}?transport=udp"], username=username, credential=credential)
         config = RTCConfiguration(iceServers=[server], iceTransportPolicy=RTCIceTransportPolicy.RELAY)
@@ -101,7 +101,7 @@ async def test_only_the_command_line_secret_mints_credentials() -> None:
     # coturn keeps every static-auth-secret it reads, from the file and the command line alike, and
     # accepts a credential signed with any of them: the shipped file must name no secret at all.
     assert not re.search(r"^\s*(static-auth-secret|realm)\s*=", SHIPPED.read_text(), re.MULTILINE)
-    with ShippedCoturn() as turn:
+    with Coturn() as turn:
         assert (await _allocate(turn, turn.secret))[0] == turn.host
         with pytest.raises(stun.TransactionFailed) as refused:
             await _allocate(turn, PLACEHOLDER_SECRET)
