@@ -83,9 +83,9 @@ async def test_relay_to_loopback_is_refused() -> None:
             await b.close()
 
 
-async def _allocate(turn: Coturn, secret: str) -> tuple[str, int]:
-    """A TURN Allocate on ``turn`` with a REST credential signed by ``secret``: the relayed address."""
-    username, password = turn_credentials(secret, "tester", int(time.time()), 600)
+async def _allocate(turn: Coturn, secret: str, minted_ago: int = 0) -> tuple[str, int]:
+    """A TURN Allocate on ``turn`` with a 600 s REST credential signed by ``secret``: the relayed address."""
+    username, password = turn_credentials(secret, "tester", int(time.time()) - minted_ago, 600)
     transport, _ = await create_turn_endpoint(
         asyncio.DatagramProtocol, server_addr=(turn.host, turn.port), username=username, password=password
     )
@@ -97,7 +97,7 @@ async def _allocate(turn: Coturn, secret: str) -> tuple[str, int]:
 
 
 @pytest.mark.asyncio
-async def test_only_the_command_line_secret_mints_credentials() -> None:
+async def test_credentials_need_the_command_line_secret_and_a_live_expiry() -> None:
     # coturn keeps every static-auth-secret it reads, from the file and the command line alike, and
     # accepts a credential signed with any of them: the shipped file must name no secret at all.
     assert not re.search(r"^\s*(static-auth-secret|realm)\s*=", SHIPPED.read_text(), re.MULTILINE)
@@ -105,4 +105,9 @@ async def test_only_the_command_line_secret_mints_credentials() -> None:
         assert (await _allocate(turn, turn.secret))[0] == turn.host
         with pytest.raises(stun.TransactionFailed) as refused:
             await _allocate(turn, PLACEHOLDER_SECRET)
+        assert refused.value.response.attributes["ERROR-CODE"][0] == 401
+        # The expiry in the username is enforced too: the app caps it at the session's end, so a
+        # credential dies with its session even though /ice stops handing out new ones only then.
+        with pytest.raises(stun.TransactionFailed) as refused:
+            await _allocate(turn, turn.secret, minted_ago=601)
         assert refused.value.response.attributes["ERROR-CODE"][0] == 401
