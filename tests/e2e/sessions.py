@@ -53,6 +53,10 @@ async def signed_in_page(browser: Browser, app: LiveApp, who: dict[str, Any], er
     await page.fill("#password", who["password"])
     await page.click("button[type=submit]")
     await page.wait_for_url("**/account.html")
+    # The account page rotates the refresh cookie as it loads. Navigating while that request is
+    # in flight can drop the new cookie, and presenting the old one again revokes the whole
+    # family (reuse detection): the next page would find itself signed out.
+    await page.wait_for_load_state("networkidle")
     return page
 
 
