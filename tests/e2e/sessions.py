@@ -5,10 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from tests.integration.collab.live import new_room, new_user
 from tests.support import LiveApp
+
+# A page boots (modules, session, ICE servers, signaling) before it lists anyone; on a loaded
+# machine that can take longer than an expectation's default 5 s.
+BOOT_MS = 30_000
 
 MEDIA_ARGS = [
     "--headless",
@@ -68,3 +73,19 @@ async def wait_connected(pages: tuple[Page, ...]) -> None:
     except PlaywrightTimeout:
         states = [(await p.evaluate(MESH_STATE), CONSOLE.get(p, [])[-20:]) for p in pages]
         pytest.fail(f"the peers never connected: {states}")
+
+
+async def pages_in_a_room(
+    browser: Browser, app: LiveApp, errors: list[str]
+) -> tuple[Page, Page, dict[str, Any], dict[str, Any]]:
+    """A host's and a guest's page in one new room, each listing both people, connected."""
+    host, guest = await new_user(app.url), await new_user(app.url)
+    room = await new_room(app.url, host, [guest])
+    a = await signed_in_page(browser, app, host, errors)
+    b = await signed_in_page(browser, app, guest, errors)
+    for page in (a, b):
+        await page.goto(f"{app.url}/session.html?id={room}")
+    for page in (a, b):
+        await expect(page.locator("#participants li")).to_have_count(2, timeout=BOOT_MS)
+    await wait_connected((a, b))
+    return a, b, host, guest

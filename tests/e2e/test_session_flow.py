@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.e2e.sessions import signed_in_page, wait_connected
-from tests.integration.collab.live import new_room, new_user
+from tests.e2e.sessions import pages_in_a_room
 from tests.support import LiveApp
 
 FILE_BYTES = 100 * 1024 * 1024  # the bar: a 100 MB file arrives intact
@@ -22,16 +21,8 @@ FILE_BYTES = 100 * 1024 * 1024  # the issue's bar: a 100 MB file arrives intact
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_two_pages_share_a_session(session_app: LiveApp, media_browser: Browser, tmp_path: Path) -> None:
-    host, guest = await new_user(session_app.url), await new_user(session_app.url)
-    room = await new_room(session_app.url, host, [guest])
     errors: list[str] = []
-    a = await signed_in_page(media_browser, session_app, host, errors)
-    b = await signed_in_page(media_browser, session_app, guest, errors)
-    for page in (a, b):
-        await page.goto(f"{session_app.url}/session.html?id={room}")
-    for page in (a, b):
-        await expect(page.locator("#participants li")).to_have_count(2)
-    await wait_connected((a, b))
+    a, b, host, _ = await pages_in_a_room(media_browser, session_app, errors)
     await expect(a.locator("#conn-state")).to_have_text("connected")
 
     # Chat.

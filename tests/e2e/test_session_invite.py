@@ -10,14 +10,10 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.e2e.sessions import signed_in_page
+from tests.e2e.sessions import BOOT_MS, signed_in_page
 from tests.integration.collab.helpers import link_invite
 from tests.integration.collab.live import new_room, new_user
 from tests.support import LiveApp
-
-# A page boots (modules, session, ICE servers, signaling) before it lists anyone; on a loaded
-# machine that can take longer than an expectation's default 5 s.
-BOOT_MS = 30_000
 
 
 @pytest.mark.asyncio(loop_scope="session")
