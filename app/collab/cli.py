@@ -32,15 +32,13 @@ async def session(args: argparse.Namespace, password: str) -> str:
     servers = await peer.ice_servers(auth, args.session)
     signaling = await peer.Signaling.connect(auth, args.session)
     try:
-        pc, channel, inbox = await peer.connect_peer(signaling, servers, relay_only=args.relay_only)
-        try:
+        async with peer.linked(signaling, servers, relay_only=args.relay_only) as link:
             if args.action == "send":
-                digest = await transfer.send_file(channel, inbox, args.file)
-                return f"sent {args.file.name} sha256={digest} via {peer.route(pc)}"
+                digest = await transfer.send_file(link.pc, args.file)
+                return f"sent {args.file.name} sha256={digest} via {peer.route(link.pc)}"
+            channel, inbox = await link.files.get()
             path = await transfer.receive_file(channel, inbox, args.dir)
-            return f"received {path} (sha256 verified) via {peer.route(pc)}"
-        finally:
-            await pc.close()
+            return f"received {path} (sha256 verified) via {peer.route(link.pc)}"
     finally:
         await signaling.close()
 

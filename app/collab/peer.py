@@ -1,15 +1,36 @@
 """A terminal peer built on aiortc: signaling client, connection set-up and file transfer.
 
-The newcomer in a room offers (it learns about present peers from their ``presence``
-answers); a peer that sees someone ``join`` waits for that peer's offer. The offerer opens
-the "file" data channel. aiortc gathers every candidate before it answers, so offers and
-answers carry complete SDP and no trickled candidates are needed.
+It speaks the peer protocol of the browser client (static/js/session/mesh.js and files.js), so a
+terminal and a browser can meet in one session. This docstring is that protocol's reference.
+
+Negotiation ("perfect negotiation"): when two peers meet (``join`` or ``presence``) either may
+offer; the side with the greater peer id is *polite*. On glare the impolite side ignores the
+other's offer, and the polite side drops its own (browsers roll back) and answers. aiortc cannot
+roll back, so the terminal peer never offers when it is the polite side: it answers whatever
+offer comes, and it answers renegotiations (a browser adding audio) the same way. Candidates
+trickle as ``ice-candidate`` messages (``candidate`` is an RTCIceCandidateInit, ``null`` marks
+the end); aiortc gathers before it describes itself, so its own SDP carries all of its
+candidates and it sends none.
+
+Data channels: every connection has a negotiated channel "meta" (id 0, ordered) for JSON
+messages such as the shared panel; it opening means the peers are connected. Each file goes over
+a channel of its own labelled "file", opened in-band by the sender:
+
+1. the sender sends a JSON text header ``{"name", "size", "type", "sha256"}`` (hex digest of
+   the whole file, known before the first byte is sent);
+2. then the bytes as binary messages of at most 16 KiB (what every browser delivers reliably),
+   with backpressure on ``bufferedAmount``;
+3. the receiver, once it holds ``size`` bytes, answers ``{"ok", "sha256"}`` with the digest it
+   computed (``ok`` when both digest and size match), and the sender closes the channel.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,11 +40,16 @@ import websockets
 from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
+    RTCIceCandidate,
     RTCIceServer,
     RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
+from aiortc.sdp import candidate_from_sdp
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -92,48 +118,142 @@ class Signaling:
         await self.ws.close()
 
 
-async def connect_peer(
-    signaling: Signaling, servers: list[RTCIceServer], *, relay_only: bool = False, wait: float = 60
-) -> tuple[RTCPeerConnection, RTCDataChannel, asyncio.Queue[str | bytes]]:
-    """Meet the first other peer in the room; return the open "file" data channel and its inbox.
+def parse_candidate(init: dict[str, Any] | None) -> RTCIceCandidate | None:
+    """An aiortc candidate from a browser's RTCIceCandidateInit; None for end-of-candidates."""
+    text = str((init or {}).get("candidate") or "")
+    if not text:
+        return None
+    candidate = candidate_from_sdp(text.removeprefix("candidate:"))
+    candidate.sdpMid = (init or {}).get("sdpMid")
+    candidate.sdpMLineIndex = (init or {}).get("sdpMLineIndex")
+    return candidate
 
-    The inbox collects the channel's messages from the moment the channel exists, so nothing
-    the other side sends right after opening is lost before the caller starts reading.
+
+def _ufrag(sdp: str) -> str | None:
+    for line in sdp.splitlines():
+        if line.startswith("a=ice-ufrag:"):
+            return line.removeprefix("a=ice-ufrag:").strip()
+    return None
+
+
+class PeerLink:
+    """A connection to the first other peer met in the room, negotiated as the module says.
+
+    ``files`` receives each "file" channel the other side opens, with an inbox that collects its
+    messages from the moment the channel exists (nothing sent right after opening is lost).
     """
-    policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=servers, iceTransportPolicy=policy))
-    opened: asyncio.Future[RTCDataChannel] = asyncio.get_running_loop().create_future()
-    inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
 
-    def ready(channel: RTCDataChannel) -> None:
+    def __init__(self, signaling: Signaling, servers: list[RTCIceServer], *, relay_only: bool = False) -> None:
+        policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
+        self.signaling = signaling
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers, iceTransportPolicy=policy))
+        self.meta = self.pc.createDataChannel("meta", negotiated=True, id=0, ordered=True)
+        self.files: asyncio.Queue[tuple[RTCDataChannel, asyncio.Queue[str | bytes]]] = asyncio.Queue()
+        self.other = ""
+        self.polite = False
+        self._ignore_offer = False
+        self._pending: list[dict[str, Any] | None] = []  # candidates that came before their description
+        self._opened = asyncio.Event()
+        self.meta.on("open", self._opened.set)
+        self.pc.on("datachannel", self._incoming)
+
+    def _incoming(self, channel: RTCDataChannel) -> None:
+        if channel.label != "file":
+            return
+        inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
         channel.on("message", inbox.put_nowait)
-        if channel.readyState == "open":
-            if not opened.done():
-                opened.set_result(channel)
-        else:
-            channel.on("open", lambda: None if opened.done() else opened.set_result(channel))
+        self.files.put_nowait((channel, inbox))
 
-    pc.on("datachannel", ready)
+    async def run(self) -> None:
+        """Handle signaling for this link until cancelled (answers, candidates, renegotiations)."""
+        while True:
+            msg = await self.signaling.recv("presence", "join", "offer", "answer", "ice-candidate")
+            if not self.other:
+                self.other = msg["from"]
+                # The same rule as the browser's mesh, so both ends agree on who is polite.
+                self.polite = self.signaling.peer > self.other
+                if msg["type"] != "offer" and not self.polite:
+                    await self._offer()
+            if msg["from"] != self.other or msg["type"] in ("presence", "join"):
+                continue  # one link per terminal peer: other participants are not ours to meet
+            try:
+                if msg["type"] == "ice-candidate":
+                    await self._candidate(msg.get("candidate"))
+                else:
+                    await self._description(msg)
+            except (ValueError, AssertionError, InvalidAccessError, InvalidStateError, OperationError) as exc:
+                # One bad description or candidate (say, an ICE restart aiortc cannot follow)
+                # must not end the link: the peer may still renegotiate or retry.
+                log.warning("ignored %s from %s: %r", msg["type"], self.other, exc)
 
-    async def negotiate() -> None:
-        first = await signaling.recv("presence", "join", "offer")
-        # The lower peer id offers. Deciding by who arrived first (presence vs join) failed when
-        # both joined at once: each saw the other's join, and both waited for an offer.
-        if first["type"] != "offer" and signaling.peer < first["from"]:
-            ready(pc.createDataChannel("file"))
-            await pc.setLocalDescription(await pc.createOffer())
-            await signaling.send(type="offer", to=first["from"], sdp=pc.localDescription.sdp)
-            answer = await signaling.recv("answer")
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
-        else:
-            offer = first if first["type"] == "offer" else await signaling.recv("offer")
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
-            await pc.setLocalDescription(await pc.createAnswer())
-            await signaling.send(type="answer", to=offer["from"], sdp=pc.localDescription.sdp)
+    async def _offer(self) -> None:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        await self.signaling.send(type="offer", to=self.other, sdp=self.pc.localDescription.sdp)
 
-    await asyncio.wait_for(negotiate(), wait)
-    channel = await asyncio.wait_for(opened, wait)
-    return pc, channel, inbox
+    async def _description(self, msg: dict[str, Any]) -> None:
+        if msg["type"] == "answer":
+            if self.pc.signalingState == "have-local-offer":
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=msg["sdp"], type="answer"))
+                await self._flush()
+            return
+        # Only the impolite side ever has an offer out when one arrives: glare, ignore theirs.
+        self._ignore_offer = self.pc.signalingState != "stable"
+        if self._ignore_offer:
+            self._pending.clear()
+            return
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=msg["sdp"], type="offer"))
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        await self.signaling.send(type="answer", to=self.other, sdp=self.pc.localDescription.sdp)
+        await self._flush()
+
+    async def _candidate(self, init: dict[str, Any] | None) -> None:
+        if self._ignore_offer:
+            return  # they belong to the offer we ignored
+        if self.pc.remoteDescription is None:
+            self._pending.append(init)
+            return
+        ufrag = (init or {}).get("usernameFragment")
+        # Candidates of a description since replaced (a browser's rolled-back offer) would only
+        # add checks that can never succeed.
+        if ufrag and ufrag != _ufrag(self.pc.remoteDescription.sdp):
+            return
+        await self.pc.addIceCandidate(parse_candidate(init))
+
+    async def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for init in pending:
+            await self._candidate(init)
+
+    async def connected(self, wait: float) -> None:
+        """Wait until the "meta" channel is open: the connection is up."""
+        await asyncio.wait_for(self._opened.wait(), wait)
+
+    async def close(self) -> None:
+        await self.pc.close()
+
+
+@contextlib.asynccontextmanager
+async def linked(
+    signaling: Signaling, servers: list[RTCIceServer], *, relay_only: bool = False, wait: float = 60
+) -> AsyncIterator[PeerLink]:
+    """A connected PeerLink whose signaling runs in the background for as long as it is in use."""
+    link = PeerLink(signaling, servers, relay_only=relay_only)
+    task = asyncio.create_task(link.run())
+    try:
+        opened = asyncio.create_task(link.connected(wait))
+        await asyncio.wait({task, opened}, return_when=asyncio.FIRST_COMPLETED)
+        if not opened.done():
+            opened.cancel()
+            task.result()  # the signaling loop ended first: its error, if it had one
+            raise ConnectionError("signaling closed before the peers connected")
+        if opened.exception() is not None:
+            raise TimeoutError(f"no peer connected within {wait:.0f} s (is anyone else in the session?)")
+        yield link
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await task
+        await link.close()
 
 
 def route(pc: RTCPeerConnection) -> str:

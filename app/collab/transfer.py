@@ -1,7 +1,8 @@
-"""File transfer over an RTCDataChannel: 16 KiB chunks, backpressure, sha256 checked at the end.
+"""File transfer over a data channel of its own, in the browser client's wire format.
 
-Wire format on the channel: a JSON text header ``{"name", "size"}``, binary chunks, then a
-JSON text trailer ``{"sha256"}``; the receiver answers ``{"ok": true|false, "sha256"}``.
+The format (header with the sha256 up front, 16 KiB binary chunks, the receiver's verdict) is
+described once, in the docstring of app/collab/peer.py. Files stream to and from disk, so their
+size is not bounded by memory; hashing and disk I/O run off the event loop.
 """
 
 from __future__ import annotations
@@ -10,14 +11,35 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import mimetypes
 from pathlib import Path
+from typing import Any
 
 import anyio
-from aiortc import RTCDataChannel
+import anyio.to_thread
+from aiortc import RTCDataChannel, RTCPeerConnection
 
 CHUNK = 16 * 1024
 # Stop queueing above HIGH buffered bytes; resume when the channel drains below LOW.
 HIGH, LOW = 1024 * 1024, 256 * 1024
+# How long a receiver may take to answer once it has every byte (it hashes a browser's whole Blob).
+VERDICT_SECONDS = 300
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+async def _opened(channel: RTCDataChannel) -> None:
+    if channel.readyState == "open":
+        return
+    event = asyncio.Event()
+    channel.once("open", event.set)
+    await event.wait()
 
 
 async def _drained(channel: RTCDataChannel) -> None:
@@ -30,44 +52,48 @@ async def _drained(channel: RTCDataChannel) -> None:
         await event.wait()
 
 
-async def send_file(channel: RTCDataChannel, inbox: asyncio.Queue[str | bytes], path: Path) -> str:
-    """Send ``path``; return its sha256 once the receiver confirmed the same digest."""
+async def send_file(pc: RTCPeerConnection, path: Path) -> str:
+    """Send ``path`` on a new "file" channel; return its sha256 once the receiver confirmed it."""
     size = (await anyio.Path(path).stat()).st_size
-    channel.send(json.dumps({"name": path.name, "size": size}))
-    digest = hashlib.sha256()
+    # The header carries the digest, so the file is read twice: once to hash, once to send.
+    sha256 = await anyio.to_thread.run_sync(_sha256_file, path)
+    channel = pc.createDataChannel("file", ordered=True)
+    verdict: asyncio.Queue[Any] = asyncio.Queue()
+    channel.on("message", verdict.put_nowait)
+    await _opened(channel)
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    channel.send(json.dumps({"name": path.name, "size": size, "type": kind, "sha256": sha256}))
     async with await anyio.open_file(path, "rb") as f:
         while chunk := await f.read(CHUNK):
-            digest.update(chunk)
             await _drained(channel)
             channel.send(chunk)
-    channel.send(json.dumps({"sha256": digest.hexdigest()}))
-    reply = json.loads(await inbox.get())
-    if not reply.get("ok") or reply.get("sha256") != digest.hexdigest():
+    reply = json.loads(await asyncio.wait_for(verdict.get(), VERDICT_SECONDS))
+    channel.close()
+    if not reply.get("ok") or reply.get("sha256") != sha256:
         raise RuntimeError(f"the receiver got a different file: {reply}")
-    return digest.hexdigest()
+    return sha256
 
 
-async def receive_file(channel: RTCDataChannel, queue: asyncio.Queue[str | bytes], folder: Path) -> Path:
-    """Receive one file into ``folder``; return its path once its sha256 matched the sender's."""
-    header = json.loads(await queue.get())
+async def receive_file(channel: RTCDataChannel, inbox: asyncio.Queue[str | bytes], folder: Path) -> Path:
+    """Receive one file from a "file" channel into ``folder``; return its path once its sha256 matched."""
+    header = json.loads(await inbox.get())
+    size = int(header["size"])
     # Only the base name: a sender cannot write outside the folder.
-    name = Path(str(header["name"])).name or "received.bin"
-    target = folder / name
+    target = folder / (Path(str(header["name"])).name or "received.bin")
     digest, got = hashlib.sha256(), 0
     async with await anyio.open_file(target, "wb") as f:
-        while True:
-            item = await queue.get()
+        while got < size:
+            item = await inbox.get()
             if isinstance(item, str):
-                trailer = json.loads(item)
-                break
+                raise RuntimeError("the sender stopped before the whole file arrived")
             digest.update(item)
             got += len(item)
             await f.write(item)
-    ok = trailer.get("sha256") == digest.hexdigest() and got == header["size"]
+    ok = digest.hexdigest() == header.get("sha256") and got == size
     closed = asyncio.Event()
     channel.once("close", closed.set)
     channel.send(json.dumps({"ok": ok, "sha256": digest.hexdigest()}))
-    # The sender hangs up once it has read our answer; closing first could drop the answer.
+    # The sender closes the channel once it has read our answer; closing first could drop it.
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(closed.wait(), 15)
     if not ok:

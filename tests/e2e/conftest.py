@@ -16,6 +16,8 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
 from tests.conftest import new_database
+from tests.e2e.sessions import MEDIA_ARGS
+from tests.integration.collab.live import LIVE_ENV
 from tests.services.binaries import find_binary
 from tests.support import LiveApp, test_env
 
@@ -90,3 +92,26 @@ async def screenshot(page: Page, name: str) -> None:
     if folder:
         # Playwright creates the folder itself.
         await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="session")
+def session_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """The app on SQLite for the collaboration pages, with the live collab settings (1 s heartbeat)."""
+    folder = tmp_path_factory.mktemp("e2e-session")
+    url = new_database("sqlite", None, folder)
+    app = LiveApp(test_env(url, folder / "var", **LIVE_ENV))
+    # The signaling socket checks the page's Origin against the public URL.
+    app.env["ECHOEL_PUBLIC_URL"] = app.url
+    with app:
+        yield app
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def media_browser() -> AsyncIterator[Browser]:
+    """Chromium with fake media devices: a fake microphone, granted without a prompt."""
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=find_binary("chromium"), args=MEDIA_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            await browser.close()

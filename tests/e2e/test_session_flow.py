@@ -8,110 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import pytest_asyncio
-from playwright.async_api import Browser, Page, async_playwright, expect
-from playwright.async_api import TimeoutError as PlaywrightTimeout
+from playwright.async_api import Browser, expect
 
-from tests.conftest import new_database
-from tests.integration.collab.live import LIVE_ENV, new_room, new_user
-from tests.services.binaries import find_binary
-from tests.support import LiveApp, test_env
+from tests.e2e.sessions import pages_in_a_room
+from tests.support import LiveApp
 
-MEDIA_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 FILE_BYTES = 100 * 1024 * 1024  # the issue's bar: a 100 MB file arrives intact
-
-CONNECTED = """() => {
-  const s = window.echoelSession;
-  return !!s && [...s.mesh.peers.values()].some((p) => p.meta.readyState === "open");
-}"""
-# What each side of the mesh was doing, for a failure message: which step never happened.
-MESH_STATE = """() => {
-  const s = window.echoelSession;
-  if (!s) return "no session on the page";
-  return { me: s.signaling.peer, socket: document.getElementById("conn-state").textContent,
-    peers: [...s.mesh.peers.values()].map((p) => ({ id: p.id, polite: p.polite, signaling: p.pc.signalingState,
-      ice: p.pc.iceConnectionState, connection: p.pc.connectionState, meta: p.meta.readyState })) };
-}"""
-# The local watchdog renegotiates every 8 s until the meta channel opens; on a loaded machine the
-# first rounds can be lost, so allow several.
-CONNECT_TIMEOUT_MS = 45_000
-
-
-@pytest.fixture(scope="module")
-def session_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
-    folder = tmp_path_factory.mktemp("e2e-session")
-    url = new_database("sqlite", None, folder)
-    app = LiveApp(test_env(url, folder / "var", **LIVE_ENV))
-    # The signaling socket checks the page's Origin against the public URL.
-    app.env["ECHOEL_PUBLIC_URL"] = app.url
-    with app:
-        yield app
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def media_browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=find_binary("chromium"), args=MEDIA_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-CONSOLE: dict[Page, list[str]] = {}
-
-
-async def signed_in_page(browser: Browser, app: LiveApp, who: dict[str, Any], errors: list[str]) -> Page:
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
-    page = await context.new_page()
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # Negotiation trouble is logged as console warnings: kept for a failure's message.
-    lines = CONSOLE.setdefault(page, [])
-    page.on("console", lambda m: m.type in ("warning", "error") and lines.append(f"{m.type}: {m.text}"))
-    await page.goto(f"{app.url}/login.html")
-    await page.fill("#email", who["email"])
-    await page.fill("#password", who["password"])
-    await page.click("button[type=submit]")
-    await page.wait_for_url("**/account.html")
-    return page
-
-
-async def wait_connected(pages: tuple[Page, ...]) -> None:
-    """Every page has an open meta channel; if not, fail with both sides' mesh state and warnings."""
-    try:
-        for page in pages:
-            await page.wait_for_function(CONNECTED, timeout=CONNECT_TIMEOUT_MS)
-    except PlaywrightTimeout:
-        states = [(await p.evaluate(MESH_STATE), CONSOLE.get(p, [])[-20:]) for p in pages]
-        pytest.fail(f"the peers never connected: {states}")
 
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_two_pages_share_a_session(session_app: LiveApp, media_browser: Browser, tmp_path: Path) -> None:
-    host, guest = await new_user(session_app.url), await new_user(session_app.url)
-    room = await new_room(session_app.url, host, [guest])
     errors: list[str] = []
-    a = await signed_in_page(media_browser, session_app, host, errors)
-    b = await signed_in_page(media_browser, session_app, guest, errors)
-    for page in (a, b):
-        await page.goto(f"{session_app.url}/session.html?id={room}")
-    for page in (a, b):
-        await expect(page.locator("#participants li")).to_have_count(2)
-    await wait_connected((a, b))
+    a, b, host, _ = await pages_in_a_room(media_browser, session_app, errors)
     await expect(a.locator("#conn-state")).to_have_text("connected")
 
     # Chat.

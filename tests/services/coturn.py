@@ -8,9 +8,11 @@ import socket
 import struct
 from pathlib import Path
 
-from tests.services.binaries import ServerProcess, find_binary, free_port, log_tail
+from tests.services.binaries import REPO_ROOT, ServerProcess, find_binary, free_port, log_tail
 
 REALM = "echoel.test"
+# The configuration the project ships (and docker-compose mounts).
+SHIPPED_CONFIG = REPO_ROOT / "scripts" / "coturn" / "turnserver.conf"
 STUN_MAGIC_COOKIE = 0x2112A442
 
 
@@ -48,7 +50,14 @@ def _relay_range(size: int = 40) -> tuple[int, int]:
 
 
 class Coturn(ServerProcess):
-    """``turnserver`` on 127.0.0.1 (UDP and TCP on ``port``), no TLS/DTLS, no CLI.
+    """``turnserver`` on 127.0.0.1 (UDP and TCP on ``port``) reading the shipped configuration file.
+
+    The file is used unchanged, as docker-compose mounts it, so its deny rules, quotas and
+    authentication mode are what every test exercises. Like compose, the secret and realm come
+    on the command line, together with what a loopback run needs (its own ports, 127.0.0.1, no
+    TLS, file paths in the temp dir): coturn lets the command line win over the file for
+    single-valued options. ``extra`` adds further options, such as the loopback allowance a
+    relay-to-relay transfer on one machine needs.
 
     Attributes once started: ``port``, ``secret`` (the ``static-auth-secret``), ``realm``,
     ``min_port``/``max_port`` (relay range), ``host`` ("127.0.0.1").
@@ -57,7 +66,7 @@ class Coturn(ServerProcess):
     name = "coturn"
     startup_timeout = 20.0
 
-    def __init__(self) -> None:
+    def __init__(self, *extra: str) -> None:
         super().__init__()
         self.binary = find_binary("turnserver")
         self.secret = secrets.token_hex(16)
@@ -66,52 +75,40 @@ class Coturn(ServerProcess):
         self.port = 0
         self.min_port = 0
         self.max_port = 0
-
-    @property
-    def config_path(self) -> Path:
-        assert self.tmpdir is not None
-        return self.tmpdir / "turnserver.conf"
+        self.extra = list(extra)
 
     @property
     def log_path(self) -> Path:
-        assert self.tmpdir is not None
-        return self.tmpdir / "turn.log"
+        # The file's log-file=stdout wins over --log-file: the log is the process's output.
+        return self.stdout_log
 
     def _allocate(self) -> None:
         self.port = free_port()
         self.min_port, self.max_port = _relay_range()
 
-    def _prepare(self) -> None:
+    def _command(self) -> list[str]:
         assert self.tmpdir is not None
-        self.log_path.unlink(missing_ok=True)  # coturn appends; drop a failed attempt's log
-        lines = [
-            f"listening-ip={self.host}",
-            f"listening-port={self.port}",
-            f"relay-ip={self.host}",
-            f"min-port={self.min_port}",
-            f"max-port={self.max_port}",
-            "use-auth-secret",
-            f"static-auth-secret={self.secret}",
-            f"realm={self.realm}",
-            "fingerprint",
-            "no-tls",
-            "no-dtls",
-            "no-cli",
+        return [
+            self.binary,
+            "-c",
+            str(SHIPPED_CONFIG),
+            f"--listening-ip={self.host}",
+            f"--listening-port={self.port}",
+            f"--relay-ip={self.host}",
+            f"--min-port={self.min_port}",
+            f"--max-port={self.max_port}",
+            f"--static-auth-secret={self.secret}",
+            f"--realm={self.realm}",
+            "--no-tls",
+            "--no-dtls",
             # One listening address: RFC 5780 would want a second port (port+1) for
             # CHANGE-REQUEST, which may not be free.
-            "no-rfc5780",
-            f"log-file={self.log_path}",
-            "simple-log",
-            f"pidfile={self.tmpdir / 'turnserver.pid'}",
+            "--no-rfc5780",
+            f"--pidfile={self.tmpdir / 'turnserver.pid'}",
             # Keep the (unused) user database out of /var/lib/turn.
-            f"userdb={self.tmpdir / 'turndb'}",
-            "allow-loopback-peers",
-            "no-multicast-peers",
+            f"--userdb={self.tmpdir / 'turndb'}",
+            *self.extra,
         ]
-        self.config_path.write_text("\n".join(lines) + "\n")
-
-    def _command(self) -> list[str]:
-        return [self.binary, "-c", str(self.config_path)]
 
     def _ready(self) -> bool:
         # A real STUN exchange on both transports: a bare TCP connect could reach whatever
@@ -119,11 +116,8 @@ class Coturn(ServerProcess):
         return stun_binding_ok(self.host, self.port, "tcp", 0.5) and stun_binding_ok(self.host, self.port, "udp", 0.5)
 
     def _bind_failed(self) -> bool:
-        text = log_tail(self.log_path, 200) + log_tail(self.stdout_log, 50)
+        text = log_tail(self.stdout_log, 200)
         return "Cannot bind" in text or "Address already in use" in text
-
-    def _extra_logs(self) -> list[Path]:
-        return [self.log_path]
 
     @property
     def stun_url(self) -> str:

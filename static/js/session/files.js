@@ -3,7 +3,8 @@
  * delivers reliably), backpressure through bufferedAmountLowThreshold, and a SHA-256 check.
  *
  * Wire format: a JSON header {name, size, type, sha256}, the bytes as binary messages, then the
- * receiver answers {ok, sha256} once it has every byte.
+ * receiver answers {ok, sha256} once it has every byte. The terminal peer (`echoel collab`) speaks
+ * the same format; its reference is the docstring of app/collab/peer.py: change both together.
  */
 
 export const CHUNK = 16 * 1024;

@@ -5,6 +5,8 @@
  * Each connection carries a negotiated "meta" data channel (id 0: panel updates, shared presets),
  * one data channel per file transfer, and the local audio track when audio is on. A connection
  * whose ICE fails, or stays disconnected for a few seconds, restarts ICE (a network change).
+ * The terminal peer (`echoel collab`, aiortc) follows the same protocol, described in the
+ * docstring of app/collab/peer.py: change both together.
  *
  * Events: "peer-open" / "peer-closed" (detail: peer id), "meta" (detail: {from, data}),
  * "track" (detail: {from, stream}), "datachannel" (detail: {from, channel}), "state" (detail: {from, state}).

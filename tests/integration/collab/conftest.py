@@ -15,7 +15,13 @@ from tests.support import LiveApp, test_env
 
 @pytest.fixture(scope="session")
 def coturn() -> Iterator[Coturn]:
-    with Coturn() as server:
+    """The shipped configuration plus the one hole a relay-to-relay transfer on one machine needs.
+
+    Both peers' relayed addresses are on 127.0.0.1, which the shipped rules deny. coturn refuses
+    loopback peers before it reads the allow/deny lists, so both switches are needed; every other
+    deny rule stays as shipped.
+    """
+    with Coturn("--allow-loopback-peers", "--allowed-peer-ip=127.0.0.1") as server:
         yield server
 
 

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 import websockets
 
 from app.collab.peer import ws_url
@@ -59,3 +60,16 @@ async def next_of(ws: Any, *types: str, wait: float = 10) -> dict[str, Any]:
                 return msg
 
     return await asyncio.wait_for(go(), wait)
+
+
+async def close_of(ws: Any, wait: float = 10) -> tuple[int, str]:
+    """The close code and reason once the server closes ``ws`` (reading past pings and the rest)."""
+
+    async def drain() -> None:
+        while True:
+            await ws.recv()
+
+    with pytest.raises(websockets.ConnectionClosed) as info:
+        await asyncio.wait_for(drain(), wait)
+    assert info.value.rcvd is not None, "closed without a close frame from the server"
+    return info.value.rcvd.code, info.value.rcvd.reason

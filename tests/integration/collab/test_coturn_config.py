@@ -1,11 +1,11 @@
-"""The shipped coturn configuration (scripts/coturn/turnserver.conf) refuses relays to loopback.
+"""The shipped coturn configuration (scripts/coturn/turnserver.conf): no secret, no loopback relays.
 
-coturn runs with the repo's file, only the ports, secret, realm and file paths swapped for the
-test's. Two aiortc peers on this machine restricted to relay candidates then cannot connect:
-each relay would have to send to the other's relayed address on 127.0.0.1, which the config
-denies. The same peers connect through the test coturn (which allows loopback peers) in
-test_transfer.py, so the failure here is the deny rules at work, not a broken set-up.
-"""
+coturn runs with the repo's file unchanged; the command line adds the secret and realm (as
+docker-compose does) and the test's ports and file paths. Two aiortc peers on this machine
+restricted to relay candidates then cannot connect: each relay would have to send to the other's
+relayed address on 127.0.0.1, which the config denies. The same peers connect in
+test_transfer.py through the same file with only 127.0.0.1 allowed, so the failure here is the
+deny rules at work, not a broken set-up."""
 
 from __future__ import annotations
 
@@ -14,45 +14,16 @@ import re
 import time
 
 import pytest
+from aioice import stun
+from aioice.turn import create_turn_endpoint
 from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnection
 
 from app.collab.turn import turn_credentials
-from tests.services.binaries import REPO_ROOT
-from tests.services.coturn import Coturn
+from tests.services.coturn import SHIPPED_CONFIG, Coturn
 
-SHIPPED = REPO_ROOT / "scripts" / "coturn" / "turnserver.conf"
-# Lines replaced for the test run; everything else (the deny rules above all) is used as shipped.
-REPLACED = ("listening-port", "tls-listening-port", "min-port", "max-port", "static-auth-secret", "realm", "log-file")
-
-
-class ShippedCoturn(Coturn):
-    """coturn on loopback with the repository's configuration file."""
-
-    def _prepare(self) -> None:
-        assert self.tmpdir is not None
-        kept = [
-            line
-            for line in SHIPPED.read_text().splitlines()
-            if not any(re.match(rf"^{key}=", line) for key in REPLACED)
-        ]
-        kept += [
-            f"listening-ip={self.host}",
-            f"listening-port={self.port}",
-            f"relay-ip={self.host}",
-            f"min-port={self.min_port}",
-            f"max-port={self.max_port}",
-            f"static-auth-secret={self.secret}",
-            f"realm={self.realm}",
-            "no-tls",
-            "no-dtls",
-            "no-rfc5780",
-            # Logs each refused request, which the test looks for.
-            "verbose",
-            f"log-file={self.log_path}",
-            f"pidfile={self.tmpdir / 'turnserver.pid'}",
-            f"userdb={self.tmpdir / 'turndb'}",
-        ]
-        self.config_path.write_text("\n".join(kept) + "\n")
+SHIPPED = SHIPPED_CONFIG
+# What docker-compose used to find in the shipped file: anyone could read it in the repository.
+PLACEHOLDER_SECRET = "CHANGE_ME_TO_ECHOEL_TURN_SECRET"
 
 
 def test_shipped_config_keeps_the_deny_rules() -> None:
@@ -89,7 +60,8 @@ async def _log_with(turn: Coturn, needle: str) -> str:
 
 @pytest.mark.asyncio
 async def test_relay_to_loopback_is_refused() -> None:
-    with ShippedCoturn() as turn:
+    # Verbose: coturn then logs each refused request, which the test looks for.
+    with Coturn("--verbose") as turn:
         username, credential = turn_credentials(turn.secret, "tester", int(time.time()), 600)
         server = RTCIceServer(urls=[f"{turn.turn_url}?transport=udp"], username=username, credential=credential)
         config = RTCConfiguration(iceServers=[server], iceTransportPolicy=RTCIceTransportPolicy.RELAY)
@@ -109,3 +81,33 @@ async def test_relay_to_loopback_is_refused() -> None:
         finally:
             await a.close()
             await b.close()
+
+
+async def _allocate(turn: Coturn, secret: str, minted_ago: int = 0) -> tuple[str, int]:
+    """A TURN Allocate on ``turn`` with a 600 s REST credential signed by ``secret``: the relayed address."""
+    username, password = turn_credentials(secret, "tester", int(time.time()) - minted_ago, 600)
+    transport, _ = await create_turn_endpoint(
+        asyncio.DatagramProtocol, server_addr=(turn.host, turn.port), username=username, password=password
+    )
+    try:
+        relayed: tuple[str, int] = transport.get_extra_info("sockname")
+        return relayed
+    finally:
+        transport.close()
+
+
+@pytest.mark.asyncio
+async def test_credentials_need_the_command_line_secret_and_a_live_expiry() -> None:
+    # coturn keeps every static-auth-secret it reads, from the file and the command line alike, and
+    # accepts a credential signed with any of them: the shipped file must name no secret at all.
+    assert not re.search(r"^\s*(static-auth-secret|realm)\s*=", SHIPPED.read_text(), re.MULTILINE)
+    with Coturn() as turn:
+        assert (await _allocate(turn, turn.secret))[0] == turn.host
+        with pytest.raises(stun.TransactionFailed) as refused:
+            await _allocate(turn, PLACEHOLDER_SECRET)
+        assert refused.value.response.attributes["ERROR-CODE"][0] == 401
+        # The expiry in the username is enforced too: the app caps it at the session's end, so a
+        # credential dies with its session even though /ice stops handing out new ones only then.
+        with pytest.raises(stun.TransactionFailed) as refused:
+            await _allocate(turn, turn.secret, minted_ago=601)
+        assert refused.value.response.attributes["ERROR-CODE"][0] == 401

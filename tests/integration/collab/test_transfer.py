@@ -1,7 +1,8 @@
 """Two ``echoel collab`` peers (aiortc) move a file through the live signaling server.
 
 Once directly (host candidates on loopback), once with ICE restricted to relay candidates,
-so every byte goes through the real coturn with credentials the app minted.
+so every byte goes through the real coturn, running the shipped configuration with only
+127.0.0.1 allowed, with credentials the app minted.
 """
 
 from __future__ import annotations
