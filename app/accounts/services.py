@@ -90,7 +90,8 @@ class AccountService:
         """Rotate: the presented token is spent and a new one of the same family is issued.
 
         Presenting a spent token again means it was copied: the whole family is revoked, so
-        both the thief and the owner must log in again.
+        both the thief and the owner must log in again. Within ``refresh_reuse_seconds`` of the
+        rotation it is taken for a lost answer instead, and the family gets one more token.
         """
         t = now()
         row = await RefreshToken.objects().where(RefreshToken.token_hash == token_digest(raw_token)).first()
@@ -102,7 +103,7 @@ class AccountService:
             .where(RefreshToken.id == row.id, RefreshToken.used_at.is_null(), RefreshToken.revoked_at.is_null())
             .returning(RefreshToken.id)
         )
-        if not spent:
+        if not spent and not await self._just_rotated(row.id, t):
             await self.revoke_family(row.family)
             log.warning("refresh token replayed; family %s revoked", row.family)
             raise Unauthorized(BAD_REFRESH)
@@ -110,6 +111,15 @@ class AccountService:
         if user is None:
             raise Unauthorized(BAD_REFRESH)
         return await self._open_session(user, family=row.family)
+
+    async def _just_rotated(self, token_id: uuid.UUID, t: int) -> bool:
+        row = (
+            await RefreshToken.select(RefreshToken.used_at, RefreshToken.revoked_at)
+            .where(RefreshToken.id == token_id)
+            .first()
+        )
+        grace = self.settings.refresh_reuse_seconds
+        return row is not None and row["revoked_at"] is None and t - (row["used_at"] or t) < grace
 
     async def revoke_family(self, family: uuid.UUID) -> None:
         await RefreshToken.update({RefreshToken.revoked_at: now()}).where(

@@ -25,6 +25,7 @@ _INF = float("inf")
 _RANGES: dict[str, tuple[float, float]] = {
     "bcrypt_rounds": (4, 31),
     "access_token_minutes": (1, 15),
+    "refresh_reuse_seconds": (0, 60),
     "turn_ttl_seconds": (60, 3600),
     "collab_heartbeat_seconds": (0.5, 300),
     "hash_threads": (1, 64),
@@ -63,6 +64,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     access_token_minutes: int = 15
     refresh_token_days: int = 30
+    # A refresh token presented again this soon after its rotation gets another token of its
+    # family instead of ending it: a page that navigated away mid-refresh never saw the answer
+    # (the reuse interval of Auth0 and Okta's grace period). 0 makes every replay end the family.
+    refresh_reuse_seconds: int = 30
     bcrypt_rounds: int = 12
     # Threads allowed to hash passwords at once; the rest wait, so hashing never starves requests.
     hash_threads: int = 1

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import httpx
 
+from app.accounts.tables import RefreshToken
+from app.core.db import now
+from app.core.security import token_digest
 from tests.integration.accounts.helpers import PASSWORD, bearer, csrf_headers, login, new_identity, signup
+
+
+async def rotated_long_ago(raw_token: str) -> None:
+    """Move a spent token's rotation back past the reuse interval: presenting it is a replay."""
+    await RefreshToken.update({RefreshToken.used_at: now() - 120}).where(
+        RefreshToken.token_hash == token_digest(raw_token)
+    )
 
 
 async def test_signup_login_and_read_account(client: httpx.AsyncClient) -> None:
@@ -34,12 +44,31 @@ async def test_cookie_refresh_rotates_and_replay_revokes_family(client: httpx.As
     new_cookie = client.cookies["echoel_refresh"]
     assert new_cookie != old_cookie and r.json()["access_token"] != first["access_token"]
     # Replaying the spent token revokes the family: the newest token dies too.
+    await rotated_long_ago(old_cookie)
     client.cookies.set("echoel_refresh", old_cookie, domain="testserver.local", path="/api/v1/auth")
     assert (await client.post("/api/v1/auth/refresh", headers=headers)).status_code == 401
     client.cookies.set("echoel_refresh", new_cookie, domain="testserver.local", path="/api/v1/auth")
     r = await client.post("/api/v1/auth/refresh", headers=headers)
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_token_presented_again_right_after_its_rotation_keeps_the_session(client: httpx.AsyncClient) -> None:
+    """A page that navigated away mid-refresh never saw the new cookie and sends the old one again."""
+    ident = await signup(client)
+    token = (await login(client, ident, refresh_in_body=True))["refresh_token"]
+    first = await client.post("/api/v1/auth/token/refresh", json={"refresh_token": token})
+    again = await client.post("/api/v1/auth/token/refresh", json={"refresh_token": token})
+    assert first.status_code == again.status_code == 200, again.text
+    # Both answers' tokens are live members of the one family, each usable once.
+    for body in (first.json(), again.json()):
+        r = await client.post("/api/v1/auth/token/refresh", json={"refresh_token": body["refresh_token"]})
+        assert r.status_code == 200, r.text
+    # Once the interval has passed, the same old token is a replay and ends the family.
+    await rotated_long_ago(token)
+    assert (await client.post("/api/v1/auth/token/refresh", json={"refresh_token": token})).status_code == 401
+    latest = r.json()["refresh_token"]
+    assert (await client.post("/api/v1/auth/token/refresh", json={"refresh_token": latest})).status_code == 401
 
 
 async def test_cookie_refresh_requires_csrf_header(client: httpx.AsyncClient) -> None:
@@ -63,6 +92,7 @@ async def test_body_refresh_rotation_for_api_clients(client: httpx.AsyncClient) 
     assert r.status_code == 200
     second = r.json()["refresh_token"]
     assert second != token
+    await rotated_long_ago(token)
     assert (await client.post("/api/v1/auth/token/refresh", json={"refresh_token": token})).status_code == 401
     assert (await client.post("/api/v1/auth/token/refresh", json={"refresh_token": second})).status_code == 401
 
