@@ -7,7 +7,10 @@ Negotiation ("perfect negotiation"): when two peers meet (``join`` or ``presence
 offer; the side with the greater peer id is *polite*. On glare the impolite side ignores the
 other's offer, and the polite side drops its own (browsers roll back) and answers. aiortc cannot
 roll back, so the terminal peer never offers when it is the polite side: it answers whatever
-offer comes, and it answers renegotiations (a browser adding audio) the same way. Candidates
+offer comes, and it answers renegotiations (a browser adding audio) the same way. As the impolite
+side it first gives the other a second to offer (a browser does at once) and answers that, so
+the two rarely collide; an offer of its own left unanswered is made again after 8 s, and a peer
+that leaves before connecting is given up for the next one in the room. Candidates
 trickle as ``ice-candidate`` messages (``candidate`` is an RTCIceCandidateInit, ``null`` marks
 the end); aiortc gathers before it describes itself, so its own SDP carries all of its
 candidates and it sends none.
@@ -50,6 +53,13 @@ from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationEr
 from aiortc.sdp import candidate_from_sdp
 
 log = logging.getLogger(__name__)
+
+# Seconds without a signaling message before an unanswered offer is made again (mesh.js: 8 s).
+RETRY_SECONDS = 8.0
+# How long the impolite side waits for the other's own first offer before making one. A browser
+# offers as soon as it meets a peer; answering that avoids an offer collision, whose rollback
+# left headless Chromium answering without ever gathering candidates (1 run in 8 here).
+OFFER_DELAY_SECONDS = 1.0
 
 
 @dataclass
@@ -146,16 +156,22 @@ class PeerLink:
     def __init__(self, signaling: Signaling, servers: list[RTCIceServer], *, relay_only: bool = False) -> None:
         policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
         self.signaling = signaling
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers, iceTransportPolicy=policy))
-        self.meta = self.pc.createDataChannel("meta", negotiated=True, id=0, ordered=True)
+        self._config = RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
         self.files: asyncio.Queue[tuple[RTCDataChannel, asyncio.Queue[str | bytes]]] = asyncio.Queue()
-        self.other = ""
-        self.polite = False
-        self._ignore_offer = False
-        self._pending: list[dict[str, Any] | None] = []  # candidates that came before their description
         self._opened = asyncio.Event()
+        self._meet("")
+
+    def _meet(self, other: str) -> None:
+        """A fresh connection, to be negotiated with ``other`` (or the first peer heard from)."""
+        self.pc = RTCPeerConnection(self._config)
+        self.meta = self.pc.createDataChannel("meta", negotiated=True, id=0, ordered=True)
         self.meta.on("open", self._opened.set)
         self.pc.on("datachannel", self._incoming)
+        self.other = other
+        self.polite = False
+        self._ignore_offer = False
+        self._offer_at: float | None = None  # when the impolite side offers, unless theirs comes first
+        self._pending: list[dict[str, Any] | None] = []  # candidates that came before their description
 
     def _incoming(self, channel: RTCDataChannel) -> None:
         if channel.label != "file":
@@ -166,15 +182,34 @@ class PeerLink:
 
     async def run(self) -> None:
         """Handle signaling for this link until cancelled (answers, candidates, renegotiations)."""
+        present: dict[str, None] = {}  # the other peers in the room, in the order we heard of them
         while True:
-            msg = await self.signaling.recv("presence", "join", "offer", "answer", "ice-candidate")
+            loop = asyncio.get_running_loop()
+            wait = RETRY_SECONDS if self._offer_at is None else max(0.0, self._offer_at - loop.time())
+            try:
+                msg = await asyncio.wait_for(
+                    self.signaling.recv("presence", "join", "leave", "offer", "answer", "ice-candidate"), wait
+                )
+            except TimeoutError:
+                await self._retry()
+                continue
+            sender = str(msg.get("from") or "")
+            if sender == self.other and msg["type"] == "offer":
+                self._offer_at = None  # theirs came first: answer it, offer nothing
+            if msg["type"] == "leave":
+                present.pop(sender, None)
+                if sender == self.other and not self._opened.is_set():
+                    # The peer we were meeting left before we connected (a socket of theirs
+                    # closing as we joined, say): start over with the next one in the room.
+                    await self.pc.close()
+                    self._meet("")
+                    if present:
+                        await self._greet(next(iter(present)), offering=True)
+                continue
+            present.setdefault(sender, None)
             if not self.other:
-                self.other = msg["from"]
-                # The same rule as the browser's mesh, so both ends agree on who is polite.
-                self.polite = self.signaling.peer > self.other
-                if msg["type"] != "offer" and not self.polite:
-                    await self._offer()
-            if msg["from"] != self.other or msg["type"] in ("presence", "join"):
+                await self._greet(sender, offering=msg["type"] != "offer")
+            if sender != self.other or msg["type"] in ("presence", "join"):
                 continue  # one link per terminal peer: other participants are not ours to meet
             try:
                 if msg["type"] == "ice-candidate":
@@ -185,6 +220,28 @@ class PeerLink:
                 # One bad description or candidate (say, an ICE restart aiortc cannot follow)
                 # must not end the link: the peer may still renegotiate or retry.
                 log.warning("ignored %s from %s: %r", msg["type"], self.other, exc)
+
+    async def _retry(self) -> None:
+        """Make the offer that fell due, or, when ours went unanswered (lost, or ignored while the
+        other met someone else), offer again on a fresh connection, as the browser's watchdog does."""
+        if self._offer_at is not None:
+            self._offer_at = None
+            if self.pc.signalingState == "stable" and self.pc.remoteDescription is None:
+                await self._offer()
+            return
+        unanswered = self.pc.signalingState == "have-local-offer"
+        if self.other and not self.polite and not self._opened.is_set() and unanswered:
+            await self.pc.close()
+            self._meet(self.other)
+            await self._greet(self.other, offering=True)
+
+    async def _greet(self, other: str, *, offering: bool) -> None:
+        """Meet ``other``; the impolite side offers unless an offer of theirs is what came."""
+        self.other = other
+        # The same rule as the browser's mesh, so both ends agree on who is polite.
+        self.polite = self.signaling.peer > other
+        if offering and not self.polite:
+            self._offer_at = asyncio.get_running_loop().time() + OFFER_DELAY_SECONDS
 
     async def _offer(self) -> None:
         await self.pc.setLocalDescription(await self.pc.createOffer())

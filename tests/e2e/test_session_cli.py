@@ -34,14 +34,22 @@ async def browser_peer(page: Page) -> str:
     return str(await handle.json_value())
 
 
-async def terminal_socket(auth: peer.Login, room: str, *, below: str, wanted: bool) -> peer.Signaling:
-    """A signaling socket whose peer id sorts below ``below`` exactly when ``wanted``."""
-    for _ in range(40):
+async def terminal_socket(page: Page, auth: peer.Login, room: str, *, offers: bool) -> peer.Signaling:
+    """A signaling socket whose peer id sorts below the page's exactly when it should ``offers``.
+
+    Each socket that sorts the wrong way is closed (the page sees a join and a leave). A page
+    whose own id sits near either end would make one side rare, so every few tries the page
+    reloads and draws a new id.
+    """
+    for attempt in range(60):
+        if attempt and attempt % 6 == 0:
+            await page.reload()
+        below = await browser_peer(page)
         signaling = await peer.Signaling.connect(auth, room)
-        if (signaling.peer < below) == wanted:
+        if (signaling.peer < below) == offers:
             return signaling
-        await signaling.close()  # the page sees a join and a leave, and forgets that peer
-    raise AssertionError("forty random peer ids all sorted the same way")
+        await signaling.close()
+    raise AssertionError("sixty random peer ids all sorted the same way")
 
 
 def random_file(path: Path) -> str:
@@ -83,12 +91,11 @@ async def test_browser_and_terminal_exchange_files(
     errors: list[str] = []
     page = await signed_in_page(media_browser, session_app, host, errors)
     await page.goto(f"{session_app.url}/session.html?id={room}")
-    below = await browser_peer(page)
 
     auth = peer.Login(session_app.url, guest["token"], guest["id"])
     servers = await peer.ice_servers(auth, room)
     # The lower peer id is the impolite side, the one that offers.
-    signaling = await terminal_socket(auth, room, below=below, wanted=terminal_offers)
+    signaling = await terminal_socket(page, auth, room, offers=terminal_offers)
     try:
         async with peer.linked(signaling, servers, wait=LINK_SECONDS) as link:
             assert link.polite is not terminal_offers

@@ -7,6 +7,7 @@ so every byte goes through the real coturn, running the shipped configuration wi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import subprocess
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from app.collab import peer
 from tests.integration.accounts.helpers import PASSWORD
 from tests.integration.collab.live import new_room, new_user
 from tests.services.binaries import REPO_ROOT
@@ -77,3 +79,30 @@ async def test_relay_only_transfer_through_coturn(live: LiveApp, coturn: Coturn,
     sent, received = await transfer(live, tmp_path, "--relay-only")
     # Both ends used relayed candidates: coturn accepted the app-minted credentials and moved the bytes.
     assert sent.strip().endswith("via relay") and received.strip().endswith("via relay"), sent + received
+
+
+async def test_peers_meeting_a_departed_peer_first_still_find_each_other(live: LiveApp) -> None:
+    """Both terminal peers hear first of a participant whose socket then closes, unanswered:
+    each starts over with the other, and whichever offered into the void offers again."""
+    first, second, gone = await new_user(live.url), await new_user(live.url), await new_user(live.url)
+    room = await new_room(live.url, first, [second, gone])
+    logins = [peer.Login(live.url, u["token"], u["id"]) for u in (first, second, gone)]
+    departed = await peer.Signaling.connect(logins[2], room)
+    servers = await peer.ice_servers(logins[0], room)
+    sockets = [await peer.Signaling.connect(auth, room) for auth in logins[:2]]
+    met: dict[str, str] = {}
+
+    async def meet(signaling: peer.Signaling) -> None:
+        async with peer.linked(signaling, servers, wait=60) as link:
+            met[signaling.peer] = link.other
+            await asyncio.sleep(1)  # stay up while the other side sees its channel open too
+
+    tasks = [asyncio.create_task(meet(s)) for s in sockets]
+    await asyncio.sleep(1)  # both have heard of the departed peer and turned to it
+    await departed.close()
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for s in sockets:
+            await s.close()
+    assert met == {sockets[0].peer: sockets[1].peer, sockets[1].peer: sockets[0].peer}
