@@ -42,10 +42,6 @@ _SAMPLE_BLOCKS_UPTO = 0.1
 _TEXT_CHECKED_UPTO = 6_000
 
 
-async def _nothing() -> int:
-    return 0
-
-
 class PostgresSearch(SqlSearch):
     name = "postgres"
     probes = ("SELECT head, facets, bucket FROM search_docs LIMIT 0", "SELECT 1 FROM search_words LIMIT 0")
@@ -179,11 +175,7 @@ class PostgresSearch(SqlSearch):
         return first + rest
 
     async def _counts(self, plan: Plan) -> tuple[int, list[dict[str, Any]], bool]:
-        filtered = bool(plan.match and plan.filters)
-        expected, narrowed = await asyncio.gather(
-            self._estimate(plan.where_sql, plan.args),
-            self._estimate(" AND ".join(plan.filters), plan.filter_args) if filtered else _nothing(),
-        )
+        expected = await self._estimate(plan.where_sql, plan.args)
         share = min(1.0, self.exact_upto / max(expected, 1))
         source, source_args, sample, sample_args = "search_docs d", [], "", []
         where, where_args = plan.where_sql, plan.args
@@ -197,12 +189,13 @@ class PostgresSearch(SqlSearch):
             buckets = math.ceil(_BUCKETS * share)
             share = buckets / _BUCKETS
             sample, sample_args = " AND d.bucket < {}", [buckets]
-            if filtered and narrowed * share <= _TEXT_CHECKED_UPTO:
+            filters = " AND ".join(plan.filters)
+            # Asked only here: the filters' own estimate matters to this band alone.
+            if plan.match and filters and await self._estimate(filters, plan.filter_args) * share <= _TEXT_CHECKED_UPTO:
                 # Few filtered rows in the sample: check the text on each of them rather than
                 # build the text index's bitmap of every match (a common word's posting lists
                 # cost ~20 ms at 100k; sampled rows ~3 µs each). OFFSET 0 keeps the planner from
                 # moving the text condition back into the index scan.
-                filters = " AND ".join(plan.filters)
                 source = f"(SELECT d.tsv, d.facets FROM search_docs d WHERE {filters}{sample} OFFSET 0) d"
                 source_args, sample, sample_args = [*plan.filter_args, buckets], "", []
                 where, where_args = plan.match, plan.match_args
