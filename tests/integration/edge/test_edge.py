@@ -93,6 +93,8 @@ def test_metrics_are_not_reachable_through_nginx(edge: Edge, path: str) -> None:
     r = httpx.get(httpx.URL(edge.url).copy_with(raw_path=path.encode()))
     assert r.status_code == 404
     assert "echoel_" not in r.text and "python_gc" not in r.text
+    # nginx's own page, not the app's problem+json: the app's guard would answer 404 as well.
+    assert "text/html" in r.headers["content-type"] and "nginx" in r.text
     assert_security_headers(r)
 
 
