@@ -11,7 +11,7 @@ import pytest
 
 from app.torrents.seeder import read_stats
 from app.torrents.services import TorrentService
-from tests.integration.ops.test_metrics import sample
+from tests.integration.ops.scrape import sample
 from tests.integration.torrents.helpers import MB, downloader, make_pack, verify, wait_seeding
 from tests.services.binaries import wait_until
 from tests.support import LiveApp

@@ -15,7 +15,7 @@ from app.accounts.tables import User
 from app.torrents.services import TorrentService
 from app.torrents.tables import Torrent
 from tests.integration.edge.stack import EdgeNginx
-from tests.integration.ops.test_metrics import sample
+from tests.integration.ops.scrape import sample
 from tests.integration.torrents.helpers import MB, make_pack
 from tests.support import LiveApp
 
@@ -63,6 +63,9 @@ async def test_web_seed_bytes_come_from_nginx_after_the_app_checks(
         assert got.content == _expected(kick.source, 1000, 1048575)
         assert "x-accel-redirect" not in got.headers
         assert got.headers.get_list("cache-control") == ["public, max-age=86400"]
+        # The app itself hands the file over, body empty: the bytes above were nginx's.
+        handed = await http.get(f"{live_app.url}{url}", headers={"Range": "bytes=0-9"})
+        assert handed.content == b"" and handed.headers["x-accel-redirect"].startswith(PREFIX)
         whole = await http.get(f"/ws/seed/public/{free_torrent.info_hash_v1}/Free Pack/naïve.txt")
         assert whole.status_code == 200 and whole.content == _expected(text.source, 0, text.size - 1)
 
@@ -91,7 +94,7 @@ async def test_web_seed_bytes_come_from_nginx_after_the_app_checks(
             Torrent.id.is_in([free_torrent.id, paid_torrent.id])
         )
     }
-    assert counted[free_torrent.id] == (1048575 - 1000 + 1) + text.size
+    assert counted[free_torrent.id] == (1048575 - 1000 + 1) + 10 + text.size
     assert counted[paid_torrent.id] == 100
     # And in the app's metrics (a fresh process: its counter holds these requests alone).
     async with httpx.AsyncClient() as http:
