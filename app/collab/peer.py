@@ -204,11 +204,11 @@ class PeerLink:
                     await self.pc.close()
                     self._meet("")
                     if present:
-                        await self._greet(next(iter(present)), offering=True)
+                        self._greet(next(iter(present)), offering=True)
                 continue
             present.setdefault(sender, None)
             if not self.other:
-                await self._greet(sender, offering=msg["type"] != "offer")
+                self._greet(sender, offering=msg["type"] != "offer")
             if sender != self.other or msg["type"] in ("presence", "join"):
                 continue  # one link per terminal peer: other participants are not ours to meet
             try:
@@ -233,9 +233,9 @@ class PeerLink:
         if self.other and not self.polite and not self._opened.is_set() and unanswered:
             await self.pc.close()
             self._meet(self.other)
-            await self._greet(self.other, offering=True)
+            self._greet(self.other, offering=True)
 
-    async def _greet(self, other: str, *, offering: bool) -> None:
+    def _greet(self, other: str, *, offering: bool) -> None:
         """Meet ``other``; the impolite side offers unless an offer of theirs is what came."""
         self.other = other
         # The same rule as the browser's mesh, so both ends agree on who is polite.

@@ -64,7 +64,6 @@ export class Mesh extends EventTarget {
       id,
       pc,
       polite: this.signaling.peer > id,
-      makingOffer: false,
       ignoreOffer: false,
       restartTimer: null,
       watchdog: null,
@@ -105,21 +104,19 @@ export class Mesh extends EventTarget {
 
   async offer(peer) {
     try {
-      peer.makingOffer = true;
       const offer = await peer.pc.createOffer();
       if (peer.pc.signalingState !== "stable") return;
       await peer.pc.setLocalDescription({ type: "offer", sdp: musicSdp(offer.sdp) });
       this.signaling.send({ type: "offer", to: peer.id, sdp: peer.pc.localDescription.sdp });
     } catch (err) {
       console.warn("offer failed:", err);
-    } finally {
-      peer.makingOffer = false;
     }
   }
 
   async onDescription(peer, msg) {
     const pc = peer.pc;
-    const collision = msg.type === "offer" && (peer.makingOffer || pc.signalingState !== "stable");
+    // Offers run in the same queue, so one of ours is out exactly when the state is not stable.
+    const collision = msg.type === "offer" && pc.signalingState !== "stable";
     peer.ignoreOffer = !peer.polite && collision;
     if (peer.ignoreOffer) return;
     await pc.setRemoteDescription({ type: msg.type, sdp: musicSdp(msg.sdp) });
