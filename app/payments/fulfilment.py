@@ -90,12 +90,12 @@ async def fulfil(order_id: uuid.UUID, payment_intent: str = "", *, settings: Set
                 LicenseSetting.enabled == True,  # noqa: E712 - Piccolo query
             )
         }
+        # A sale raises each listing's popularity in search (its live entitlements): one note.
+        await search_outbox.note_many([i.listing for i in items if i.kind == "listing" and i.listing is not None])
         for item in items:
             if item.kind == "listing" and item.listing is not None:
                 ent = Entitlement(user=buyer, listing=item.listing, source="purchase", created_at=t)
                 await ent.save()
-                # A sale raises the listing's popularity in search (its live entitlements).
-                await search_outbox.note(item.listing)
                 await OrderGrant(order_item=item.id, order=order_id, entitlement=ent.id).save()
                 setting = licensing.get(item.listing)
                 if setting is not None:

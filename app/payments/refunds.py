@@ -80,8 +80,7 @@ async def _revoke(order_id: uuid.UUID, items: list[uuid.UUID] | None, at: int) -
             .returning(Entitlement.listing)
         )
         # Live entitlements are the listing's popularity in search: one fewer now.
-        for listing_id in {r["listing"] for r in revoked}:
-            await search_outbox.note(listing_id)
+        await search_outbox.note_many(list({r["listing"] for r in revoked}))
     await keys
 
 
