@@ -3,17 +3,17 @@
 It speaks the peer protocol of the browser client (static/js/session/mesh.js and files.js), so a
 terminal and a browser can meet in one session. This docstring is that protocol's reference.
 
-Negotiation ("perfect negotiation"): when two peers meet (``join`` or ``presence``) either may
-offer; the side with the greater peer id is *polite*. On glare the impolite side ignores the
-other's offer, and the polite side drops its own (browsers roll back) and answers. aiortc cannot
-roll back, so the terminal peer never offers when it is the polite side: it answers whatever
-offer comes, and it answers renegotiations (a browser adding audio) the same way. As the impolite
-side it first gives the other a second to offer (a browser does at once) and answers that, so
-the two rarely collide; an offer of its own left unanswered is made again after 8 s, and a peer
-that leaves before connecting is given up for the next one in the room. Candidates
-trickle as ``ice-candidate`` messages (``candidate`` is an RTCIceCandidateInit, ``null`` marks
-the end); aiortc gathers before it describes itself, so its own SDP carries all of its
-candidates and it sends none.
+Negotiation ("perfect negotiation"): when two peers meet (``join`` or ``presence``), the side
+with the greater peer id is *polite* and the other, impolite, makes the first offer; after that
+either may offer (a browser adding audio). On glare the impolite side ignores the other's offer,
+and the polite side drops its own (browsers roll back) and answers. A first offer is never
+rolled back: that left headless Chromium answering without ever gathering candidates. aiortc
+cannot roll back, so the terminal peer never offers when it is the polite side: it answers
+whatever offer comes, renegotiations included. An offer of its own left unanswered is made
+again after 8 s, and a peer that leaves before connecting is given up for the next one in the
+room. Candidates trickle as ``ice-candidate`` messages (``candidate`` is an RTCIceCandidateInit,
+``null`` marks the end); aiortc gathers before it describes itself, so its own SDP carries all
+of its candidates and it sends none.
 
 Data channels: every connection has a negotiated channel "meta" (id 0, ordered) for JSON
 messages such as the shared panel; it opening means the peers are connected. Each file goes over
@@ -56,10 +56,6 @@ log = logging.getLogger(__name__)
 
 # Seconds without a signaling message before an unanswered offer is made again (mesh.js: 8 s).
 RETRY_SECONDS = 8.0
-# How long the impolite side waits for the other's own first offer before making one. A browser
-# offers as soon as it meets a peer; answering that avoids an offer collision, whose rollback
-# left headless Chromium answering without ever gathering candidates (1 run in 8 here).
-OFFER_DELAY_SECONDS = 1.0
 
 
 @dataclass
@@ -241,7 +237,7 @@ class PeerLink:
         # The same rule as the browser's mesh, so both ends agree on who is polite.
         self.polite = self.signaling.peer > other
         if offering and not self.polite:
-            self._offer_at = asyncio.get_running_loop().time() + OFFER_DELAY_SECONDS
+            self._offer_at = asyncio.get_running_loop().time()  # at the loop's next turn
 
     async def _offer(self) -> None:
         await self.pc.setLocalDescription(await self.pc.createOffer())

@@ -1,6 +1,7 @@
 /**
  * A full mesh of RTCPeerConnections, one per other participant, negotiated over signaling with
- * the "perfect negotiation" pattern (either side may offer; the polite side yields on glare).
+ * the "perfect negotiation" pattern (either side may offer; the polite side yields on glare),
+ * except that the first offer is always the impolite side's.
  *
  * Each connection carries a negotiated "meta" data channel (id 0: panel updates, shared presets),
  * one data channel per file transfer, and the local audio track when audio is on. A connection
@@ -103,6 +104,11 @@ export class Mesh extends EventTarget {
   }
 
   async offer(peer) {
+    // The first offer is the impolite side's. When both offered at once, the polite page rolled
+    // its offer back mid-gathering and Chromium then never gathered candidates for that
+    // connection again, ICE restarts included (both pages "stable", ICE "new": about 1 test run
+    // in 6). Later offers (audio added, ICE restarts) may still collide; rollback is safe there.
+    if (peer.polite && !peer.pc.remoteDescription) return;
     try {
       const offer = await peer.pc.createOffer();
       if (peer.pc.signalingState !== "stable") return;
