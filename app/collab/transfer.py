@@ -27,11 +27,8 @@ VERDICT_SECONDS = 300
 
 
 def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        while block := f.read(1024 * 1024):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 async def _opened(channel: RTCDataChannel) -> None:

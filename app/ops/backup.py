@@ -36,7 +36,6 @@ from app.storage import ObjectInfo, ObjectStorage, StorageError, make_storage
 
 PREFIX = "echoel-"
 FORMAT = 1
-CHUNK = 1024 * 1024
 # What a restored object is stored as when the backup did not know (the local store keeps none).
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
@@ -44,11 +43,8 @@ __all__ = ["BackupError", "create_backup", "list_backups", "prune", "restore_bac
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def safe_relative(key: str) -> Path:

@@ -168,11 +168,8 @@ class LocalStorage:
         path = self.path(key)
 
         def digest() -> str:
-            h = hashlib.sha256()
             with path.open("rb") as f:
-                while chunk := f.read(CHUNK):
-                    h.update(chunk)
-            return h.hexdigest()
+                return hashlib.file_digest(f, "sha256").hexdigest()
 
         return await anyio.to_thread.run_sync(digest)
 

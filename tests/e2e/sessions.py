@@ -59,8 +59,8 @@ async def signed_in_page(browser: Browser, app: LiveApp, who: dict[str, Any], er
     await page.click("button[type=submit]")
     await page.wait_for_url("**/account.html")
     # The account page rotates the refresh cookie as it loads. Navigating while that request is
-    # in flight can drop the new cookie, and presenting the old one again revokes the whole
-    # family (reuse detection): the next page would find itself signed out.
+    # in flight can drop the new cookie; the reuse interval (ECHOEL_REFRESH_REUSE_SECONDS) lets
+    # the next page present the old one, but waiting keeps these tests off that path.
     await page.wait_for_load_state("networkidle")
     return page
 
