@@ -37,6 +37,19 @@ MESH_STATE = """() => {
     peers: [...s.mesh.peers.values()].map((p) => ({ id: p.id, polite: p.polite, signaling: p.pc.signalingState,
       ice: p.pc.iceConnectionState, connection: p.pc.connectionState, meta: p.meta.readyState })) };
 }"""
+# Records the order in which a page sets descriptions ("local offer", "remote answer", ...), so a
+# test can check who made the first offer; it wraps the browser's own methods and changes nothing.
+DESCRIPTIONS = """(() => {
+  const seen = (window.echoelDescriptions = []);
+  const proto = RTCPeerConnection.prototype;
+  for (const [method, side] of [["setLocalDescription", "local"], ["setRemoteDescription", "remote"]]) {
+    const own = proto[method];
+    proto[method] = function (description, ...rest) {
+      if (description && description.type) seen.push(`${side} ${description.type}`);
+      return own.call(this, description, ...rest);
+    };
+  }
+})();"""
 # The local watchdog renegotiates every 8 s until the meta channel opens; on a loaded machine the
 # first rounds can be lost, so allow several.
 CONNECT_TIMEOUT_MS = 45_000
@@ -48,6 +61,7 @@ CONSOLE: dict[Page, list[str]] = {}
 async def signed_in_page(browser: Browser, app: LiveApp, who: dict[str, Any], errors: list[str]) -> Page:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(20_000)
+    await context.add_init_script(DESCRIPTIONS)
     page = await context.new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # Negotiation trouble is logged as console warnings: kept for a failure's message.

@@ -25,6 +25,14 @@ async def test_two_pages_share_a_session(session_app: LiveApp, media_browser: Br
     a, b, host, _ = await pages_in_a_room(media_browser, session_app, errors)
     await expect(a.locator("#conn-state")).to_have_text("connected")
 
+    # The impolite page made the first offer and the polite one answered it: a polite page that
+    # offered too had its offer rolled back mid-gathering, after which Chromium never gathered.
+    first = {}
+    for page in (a, b):
+        polite = await page.evaluate("() => [...window.echoelSession.mesh.peers.values()][0].polite")
+        first[polite] = (await page.evaluate("() => window.echoelDescriptions"))[:2]
+    assert first == {False: ["local offer", "remote answer"], True: ["remote offer", "local answer"]}, first
+
     # Chat.
     await a.fill("#chat-text", "ready when you are")
     await a.press("#chat-text", "Enter")
