@@ -10,6 +10,9 @@ database, the app (``echoel run``, 2 workers) and nginx, then prints in one run:
    access log says the cached requests were answered (HIT, UPDATING, STALE, MISS, ...), then
    the medians and the median of the per-round ratios. wrk sends no Accept-Encoding, so
    neither answer is gzipped: both are the same bytes through the same sendfile path.
+   wrk corrects its latencies for coordinated omission (each stalled request also counts the
+   requests its connection would have sent meanwhile), so a few dozen requests held 500 ms by
+   nginx's cache lock on a missing entry show as a p99 of ~400 ms.
 2. the same public GET uncached (an authenticated request bypasses the cache) at 200 concurrent
    connections through nginx: p50/p99 latency and requests/s, next to the app reached directly.
 
