@@ -23,7 +23,10 @@ def public_cache(
     expired copy while it refreshes in the background; ``stale_if_error`` lets it answer with it
     while the app is down. ``cdn_max_age`` (Cloudflare-CDN-Cache-Control, read only by Cloudflare)
     lets the edge keep it longer than browsers. ``Vary`` always names Accept-Encoding (gzip);
-    add request headers the body depends on. Only for answers identical for every visitor::
+    add request headers the body depends on. nginx's cache keys on the URL alone and ignores
+    Vary (it gzips itself and never caches credentialed requests): a body that depends on
+    another request header needs that header in nginx's ``proxy_cache_key`` too. Only for
+    answers identical for every visitor::
 
         from app.core.http import public_cache
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -99,3 +100,18 @@ def test_a_draft_is_never_cached(edge: Edge, shop: Shop) -> None:
         # Strangers are told nothing, and no one's copy was kept for them.
         hidden = httpx.get(url)
         assert hidden.status_code == 404 and hidden.headers["x-cache-status"] != "HIT"
+
+
+def test_one_stored_copy_serves_every_accept_encoding(edge: Edge, shop: Shop) -> None:
+    # Browsers send many Accept-Encoding strings; nginx gzips on the way out, so all of them
+    # share the one identity copy it stored (the first asker filled it, the others hit it).
+    url = f"{edge.url}/api/v1/listings/{shop.published}?probe={uuid.uuid4().hex}"
+    gzip = httpx.get(url, headers={"Accept-Encoding": "gzip"})
+    plain = httpx.get(url, headers={"Accept-Encoding": "identity"})
+    other = httpx.get(url, headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
+    assert [r.headers["x-cache-status"] for r in (gzip, plain, other)] == ["MISS", "HIT", "HIT"]
+    assert [r.headers.get("content-encoding") for r in (gzip, plain, other)] == ["gzip", None, "gzip"]
+    assert gzip.json() == plain.json() == other.json()
+    # Browsers and Cloudflare are still told the encoding and the credentials matter.
+    for r in (plain, other):
+        assert {"Accept-Encoding", "Authorization"} <= set(re.split(r",\s*", r.headers["vary"]))
