@@ -61,11 +61,18 @@ class LiveApp:
         self.url = f"http://localhost:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def log_path(self) -> Path:
+        return Path(self.env["ECHOEL_VAR_DIR"]) / f"app-{self.port}.log"
+
+    def log_tail(self, chars: int = 3000) -> str:
+        """The end of the app's output, for a failure's message."""
+        return self.log_path.read_text(errors="replace")[-chars:]
+
     def __enter__(self) -> LiveApp:
         base = {k: v for k, v in os.environ.items() if not k.startswith("ECHOEL_")}
-        var_dir = Path(self.env["ECHOEL_VAR_DIR"])
-        var_dir.mkdir(parents=True, exist_ok=True)
-        log = open(var_dir / f"app-{self.port}.log", "wb")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "run", "--port", str(self.port), "--workers", str(self.workers)],
             env={**base, **self.env},
@@ -77,14 +84,14 @@ class LiveApp:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"app exited: {Path(log.name).read_text()[-3000:]}")
+                raise RuntimeError(f"app exited: {self.log_tail()}")
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"app did not become ready: {Path(log.name).read_text()[-3000:]}")
+        raise RuntimeError(f"app did not become ready: {self.log_tail()}")
 
     def __exit__(self, *_: object) -> None:
         if self.process is not None:

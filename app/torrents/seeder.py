@@ -37,6 +37,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 import libtorrent as lt
+from piccolo.columns import Column
 
 from app.core.settings import Settings
 from app.torrents.cache import FillFailed, PackCache
@@ -59,7 +60,7 @@ class Seeded:
     handle: Any
     session: Any
     allowed: frozenset[tuple[str, int]] = frozenset()
-    uploaded: int = -1
+    uploaded: int = 0  # total_payload_upload at the last reading
     resumed: bool = False
     idle_since: float | None = None
     peers: int = 0
@@ -102,6 +103,9 @@ class Seeder:
         self.cache = PackCache(settings)
         self.cache.sweep()
         self._filling: set[uuid.UUID] = set()
+        # Bytes uploaded per torrent that no row has taken yet (Torrent.p2p_bytes): kept until a
+        # write succeeds, so a busy database or a torrent removed between readings loses none.
+        self._unsaved: dict[uuid.UUID, int] = {}
         self._fills: anyio.abc.TaskGroup | None = None
         self._last_save = time.monotonic()
 
@@ -126,25 +130,32 @@ class Seeder:
         if unseeded:
             for row in await Torrent.select(Torrent.id, Torrent.metainfo).where(Torrent.id.is_in(unseeded)):
                 wanted[row["id"]].metainfo = row["metainfo"]
-        deltas, missing = await anyio.to_thread.run_sync(self._sync, wanted, allowed)
+        swarms, missing = await anyio.to_thread.run_sync(self._sync, wanted, allowed)
+        # The stats file needs no database: written first, a busy database cannot leave it stale.
+        self._write_stats()
         for pack in missing:
             await self._start_fill(pack)
-        for torrent_id, (peers, rate, delta) in deltas.items():
-            was = wanted[torrent_id]
-            if delta == 0 and peers == was.peers and rate == was.upload_rate:
-                continue  # nothing new: no write (on SQLite every write takes the lock)
-            await Torrent.update(
-                {Torrent.peers: peers, Torrent.upload_rate: rate, Torrent.p2p_bytes: Torrent.p2p_bytes + delta}
-            ).where(Torrent.id == torrent_id)
+        for torrent_id in set(swarms) | set(self._unsaved):
+            delta = self._unsaved.get(torrent_id, 0)
+            was = wanted.get(torrent_id)
+            change: dict[Column | str, Any]
+            if was is None:  # no longer seeded (unpublished): its last bytes still count
+                change = {Torrent.p2p_bytes: Torrent.p2p_bytes + delta}
+            else:
+                peers, rate = swarms.get(torrent_id, (0, 0))
+                if delta == 0 and peers == was.peers and rate == was.upload_rate:
+                    continue  # nothing new: no write (on SQLite every write takes the lock)
+                change = {Torrent.peers: peers, Torrent.upload_rate: rate, Torrent.p2p_bytes: Torrent.p2p_bytes + delta}
+            await Torrent.update(change).where(Torrent.id == torrent_id)
+            self._unsaved.pop(torrent_id, None)
         await forget_expired()
         await revoke_refunded()
         await enqueue_builds()
-        self._write_stats()
         return self.stats
 
     def _sync(
         self, wanted: dict[uuid.UUID, Torrent], allowed: dict[uuid.UUID, frozenset[tuple[str, int]]]
-    ) -> tuple[dict[uuid.UUID, tuple[int, int, int]], list[Torrent]]:
+    ) -> tuple[dict[uuid.UUID, tuple[int, int]], list[Torrent]]:
         """Apply one refresh to the sessions; returns swarm figures and the packs to fetch back."""
         for torrent_id in list(self.seeded):
             if torrent_id not in wanted:
@@ -261,6 +272,8 @@ class Seeder:
 
     def _remove(self, torrent_id: uuid.UUID) -> None:
         item = self.seeded.pop(torrent_id)
+        # A last reading: what it uploaded since the previous one would go with the handle.
+        self.stats.payload_uploaded += self._count_upload(item, item.handle.status())
         item.session.remove_torrent(item.handle)
         if item.session is not self.public:
             del item.session
@@ -294,8 +307,9 @@ class Seeder:
                 return item.torrent_id
         return None
 
-    def _collect(self) -> dict[uuid.UUID, tuple[int, int, int]]:
-        out: dict[uuid.UUID, tuple[int, int, int]] = {}
+    def _collect(self) -> dict[uuid.UUID, tuple[int, int]]:
+        """Read every torrent: new stats, and each one's peers and upload rate."""
+        out: dict[uuid.UUID, tuple[int, int]] = {}
         stats = Stats(
             resumed=self.stats.resumed,
             checked=self.stats.checked,
@@ -307,24 +321,30 @@ class Seeder:
         )
         for item in self.seeded.values():
             status = item.handle.status()
-            # all_time_upload survives pauses and restarts (it is in the resume data); the first
-            # reading after adding the torrent is the baseline, so nothing is counted twice.
-            if item.uploaded < 0:
-                item.uploaded = status.all_time_upload
-            delta = max(0, status.all_time_upload - item.uploaded)
-            item.uploaded = status.all_time_upload
+            stats.payload_uploaded += self._count_upload(item, status)
             item.peers = status.num_peers
             if status.num_peers:
                 self.cache.touch(item.torrent_id)  # in use: evicted last
-            out[item.torrent_id] = (status.num_peers, status.upload_payload_rate, delta)
+            out[item.torrent_id] = (status.num_peers, status.upload_payload_rate)
             stats.peers += status.num_peers
             stats.seeding += int(status.is_seeding)
             stats.upload_rate += status.upload_payload_rate
-            stats.payload_uploaded += delta
             stats.listen[str(item.torrent_id)] = item.session.listen_port()
         stats.payload_uploaded += self.stats.payload_uploaded
         self.stats = stats
         return out
+
+    def _count_upload(self, item: Seeded, status: Any) -> int:
+        """Bytes ``item`` uploaded since its last reading, also kept for its row until saved."""
+        # total_payload_upload counts from 0 when the handle is added and is current at once
+        # (all_time_upload lags up to a second, so a last reading before removal missed bytes).
+        # It restarts from 0 if libtorrent pauses and resumes the torrent: then all of it is new.
+        total: int = status.total_payload_upload
+        delta = total - item.uploaded if total >= item.uploaded else total
+        item.uploaded = total
+        if delta:
+            self._unsaved[item.torrent_id] = self._unsaved.get(item.torrent_id, 0) + delta
+        return delta
 
     def _write_stats(self) -> None:
         path = self.state_dir / "seeder-stats.json"

@@ -43,7 +43,8 @@ async def test_the_apps_own_seeder_serves_a_downloader(
     assert handle.status().total_payload_download >= torrent.total_size
 
     # The seeder reports what it uploaded to the app's metrics, like the separate process does.
-    assert wait_until(lambda: read_stats(var_dir).get("payload_uploaded", 0) >= torrent.total_size, 30)
+    uploaded = wait_until(lambda: read_stats(var_dir).get("payload_uploaded", 0) >= torrent.total_size, 30)
+    assert uploaded, (read_stats(var_dir), live_app.log_tail())
     async with httpx.AsyncClient() as http:
         scraped = (await http.get(f"{live_app.url}/metrics")).text
     assert sample(scraped, "echoel_torrent_p2p_bytes") >= torrent.total_size
