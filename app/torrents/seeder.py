@@ -391,7 +391,19 @@ class Seeder:
                 fills.cancel_scope.cancel()
         finally:
             self._fills = None
+            try:
+                await self._save_last_counts()
+            except Exception:
+                log.exception("seeder: the last upload counts were not saved")
             await anyio.to_thread.run_sync(self.close)
+
+    async def _save_last_counts(self) -> None:
+        """On the way out, a last reading: bytes uploaded since the last refresh reach the rows."""
+        await anyio.to_thread.run_sync(self._collect)
+        self._write_stats()
+        for torrent_id, delta in list(self._unsaved.items()):
+            await Torrent.update({Torrent.p2p_bytes: Torrent.p2p_bytes + delta}).where(Torrent.id == torrent_id)
+            del self._unsaved[torrent_id]
 
 
 def read_stats(var_dir: Path) -> dict[str, Any]:
