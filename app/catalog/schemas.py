@@ -46,7 +46,7 @@ class ListingCreate(Body):
     license: Annotated[str, Meta(max_length=5000)] = ""
     price_kind: PriceKind = "free"
     price_amount: Money = 0
-    currency: Currency = "USD"
+    currency: Currency | UnsetType = UNSET  # the store's currency (settings) when not given
     pwyw_minimum: Money = 0
     free_requires_login: bool = False
     version: VersionLabel = "1.0"

@@ -94,13 +94,14 @@ class CatalogService:
     # --- creating and editing ---------------------------------------------------------------
 
     async def create(self, user: User, data: ListingCreate) -> ListingOut:
-        _check_price(data.price_kind, data.price_amount, data.pwyw_minimum, data.currency)
+        currency = self.settings.currency if data.currency is UNSET else data.currency
+        _check_price(data.price_kind, data.price_amount, data.pwyw_minimum, currency)
         slug = data.slug or slugify(data.title)
         if await Listing.exists().where(Listing.creator == user.id, Listing.slug == slug):
             raise Conflict("You already have a listing with that slug.", field="slug")
         fields = msgspec.structs.asdict(data)
         version_label = fields.pop("version")
-        fields.update(slug=slug, description_html=render_markdown(data.description_md))
+        fields.update(slug=slug, currency=currency, description_html=render_markdown(data.description_md))
         t = now()
         listing = Listing(creator=user.id, created_at=t, updated_at=t, **fields)
         async with write_transaction(Listing._meta.db):

@@ -178,6 +178,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # that came through the creator's own link.
     commission_marketplace_bps: int = 3000
     commission_direct_bps: int = 1000
+    # The store's currency (ISO code): new listings are priced in it unless they say otherwise,
+    # and the search page's price range is typed in it.
+    currency: str = "USD"
     # Email: "file" writes .eml files under var_dir/mail (embedded default), "smtp" sends.
     mail_backend: Literal["file", "smtp"] = "file"
     mail_from: str = "Echoel <no-reply@localhost>"
@@ -227,6 +230,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError("commission_*_bps must be between 0 and 10000")
         if not (1 <= self.stripe_webhook_tolerance_seconds <= 3600):
             raise ValueError("stripe_webhook_tolerance_seconds must be between 1 and 3600")
+        from app.payments.money import SUPPORTED  # payments imports settings: not at module level
+
+        if self.currency not in SUPPORTED:
+            raise ValueError(f"currency must be an upper-case ISO code payments can be taken in, not {self.currency!r}")
 
     @property
     def var_path(self) -> Path:

@@ -87,11 +87,13 @@ class CurrencyController(Controller):
     tags = ["payments"]
     opt = PUBLIC
 
-    # Changes only with a release: an hour in browsers, a day at the edge.
+    # Changes only with a release or a new store currency: an hour in browsers, a day at the edge.
     @get("/", response_headers=public_cache(3600, swr=86400, cdn_max_age=86400))
-    async def digits(self) -> CurrenciesOut:
-        """Each currency's minor-unit digits as the server and Stripe count them; pages format with these."""
-        return CurrenciesOut(default=money.DEFAULT_DIGITS, digits=money.digits_table())
+    async def digits(self, request: Request[Any, Any, Any]) -> CurrenciesOut:
+        """Each currency's minor-unit digits as the server and Stripe count them, and the store's
+        currency; pages format with these."""
+        store = request.app.state.settings.currency
+        return CurrenciesOut(default=money.DEFAULT_DIGITS, digits=money.digits_table(), store=store)
 
 
 class StripeWebhookController(Controller):

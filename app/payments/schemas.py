@@ -180,3 +180,5 @@ class CurrenciesOut(Struct, kw_only=True):
     # For any currency not in ``digits``.
     default: int
     digits: dict[str, int]
+    # The store's currency (settings): new listings and the search page's price range use it.
+    store: str

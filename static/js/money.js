@@ -16,6 +16,11 @@ function intlDigits(currency) {
   return new Intl.NumberFormat(undefined, { style: "currency", currency }).resolvedOptions().maximumFractionDigits;
 }
 
+/** The store's currency (the server's settings): new listings and price filters use it. */
+export function storeCurrency() {
+  return table?.store ?? "USD";
+}
+
 /** Decimals of the currency's minor unit: 2 for EUR, 0 for JPY, 3 for KWD. */
 export function minorDigits(currency) {
   const code = String(currency).toUpperCase();

@@ -30,6 +30,8 @@ def test_defaults_and_generated_dev_secrets(tmp_path: Path) -> None:
         ({"ECHOEL_ENVIRONMENT": "production"}, "secret_key"),
         ({"ECHOEL_ENVIRONMENT": "production", "ECHOEL_BCRYPT_ROUNDS": "10"}, "bcrypt_rounds"),
         ({"ECHOEL_SEARCH": "meili"}, "meili_url"),
+        ({"ECHOEL_CURRENCY": "eur"}, "currency"),  # upper case, as listings store it
+        ({"ECHOEL_CURRENCY": "XAU"}, "currency"),  # not one payments can be taken in
         (
             {
                 "ECHOEL_ENVIRONMENT": "production",

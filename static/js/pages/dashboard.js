@@ -6,7 +6,7 @@ import { formatSize } from "../catalog/uploads.js";
 import { served } from "../torrents/pack.js";
 import { bindForm } from "../forms.js";
 import { mountLayout } from "../layout.js";
-import { formatPrice } from "../money.js";
+import { formatPrice, minorDigits, minorPerMajor, storeCurrency } from "../money.js";
 
 const STATUS = { draft: "Draft", published: "Published", unlisted: "Unlisted", archived: "Archived" };
 
@@ -67,11 +67,15 @@ if (!account) {
   };
   priceKind.addEventListener("change", showAmount);
   showAmount();
+  // New listings are priced in the store's currency, typed in its major unit (¥1500, €12.50).
+  const currency = storeCurrency();
+  document.getElementById("currency-label").textContent = currency;
+  form.elements.price_amount.step = String(10 ** -minorDigits(currency));
   bindForm(
     form,
     async ({ title, kind, price_kind, price_amount }) => {
       const body = { title, kind, price_kind };
-      const minor = Math.round(Number(price_amount || 0) * 100);
+      const minor = Math.round(Number(price_amount || 0) * minorPerMajor(currency));
       if (price_kind === "fixed") body.price_amount = minor;
       if (price_kind === "pwyw") body.pwyw_minimum = minor;
       const listing = await api("/api/v1/listings", { method: "POST", body });

@@ -4,7 +4,7 @@
  */
 
 import { mountLayout } from "../layout.js";
-import { formatMoney } from "../money.js";
+import { formatMoney, minorDigits, minorPerMajor, storeCurrency } from "../money.js";
 
 const FACETS = [
   ["kind", "kind", "Type"],
@@ -21,10 +21,11 @@ const KIND_NAMES = {
   preset: "Preset", preset_bank: "Preset bank", sample_pack: "Sample pack", project_template: "Project template",
   midi_pack: "MIDI pack", wavetable: "Wavetable", other: "Other",
 };
-// The range inputs take whole or decimal amounts (12.50); the API and the index count minor units.
-// Listings carry their own currencies and the index compares their minor units as they are, so
-// the range is typed in the common two-decimal unit (cents, pence), the catalog's default.
-const PRICE_UNIT = 100;
+// The range inputs take amounts in the store's currency (12.50 €, 1500 ¥); the API and the index
+// count minor units. The index compares each listing's minor units as they are, so a listing in
+// another currency than the store's is compared by its number alone.
+const CURRENCY = storeCurrency();
+const PRICE_UNIT = minorPerMajor(CURRENCY);
 const RANGES = ["bpm_min", "bpm_max", "price_min", "price_max"];
 const $ = (id) => document.getElementById(id);
 let state = new URLSearchParams(window.location.search);
@@ -115,7 +116,7 @@ function renderChips() {
 }
 
 function priceShown(param) {
-  return (Number(state.get(param)) / PRICE_UNIT).toLocaleString(undefined, { maximumFractionDigits: 2 });
+  return formatMoney(Number(state.get(param)), CURRENCY);
 }
 
 /** The inputs as the state has them (after a chip is removed, or on back and forward). */
@@ -190,7 +191,9 @@ $("free").addEventListener("change", () => { setParam("free", $("free").checked 
 for (const id of ["bpm_min", "bpm_max"]) {
   $(id).addEventListener("change", () => { setParam(id, $(id).value); state.delete("page"); run(); });
 }
+$("price-currency").textContent = CURRENCY;
 for (const id of ["price_min", "price_max"]) {
+  $(id).step = String(10 ** -minorDigits(CURRENCY));
   // Instant, like the query box; an empty or unreadable amount drops the bound.
   $(id).addEventListener("input", debounce(() => {
     const major = $(id).value === "" ? NaN : Number($(id).value);
