@@ -22,7 +22,7 @@ from app.torrents.catalog import revoke_refunded
 from app.torrents.jobs import BUILD_KIND, enqueue_builds
 from app.torrents.packs import PackFile, PackVersion
 from app.torrents.services import TorrentService
-from app.torrents.tables import Torrent, TrackerPeer
+from app.torrents.tables import Passkey, Torrent, TrackerPeer
 from tests.integration.accounts.helpers import bearer, login, signup
 from tests.integration.torrents.helpers import make_pack, published_version
 
@@ -210,6 +210,23 @@ async def test_catalog_entitlement_issues_passkeys_and_a_refund_revokes_them(
     assert await revoke_refunded() == 1
     assert await TrackerPeer.count() == 0
     assert (await client.get(url, headers=bearer(buyer["token"]))).status_code == 403
+
+
+async def test_the_passkey_sweep_spares_a_buyer_granted_again_and_the_owner(client: httpx.AsyncClient) -> None:
+    creator, refunded, regranted = [uuid.UUID((await signup_user(client))["id"]) for _ in range(3)]
+    now = int(time.time())
+    listing = Listing(creator=creator, slug="keys", kind="sample_pack", title="Keys", created_at=now, updated_at=now)
+    await listing.save()
+    # Each bought and was refunded (the owner bought their own pack too); one was granted again.
+    for user in (creator, refunded, regranted):
+        await Entitlement(user=user, listing=listing.id, source="purchase", created_at=now, revoked_at=now).save()
+        await Passkey(key=uuid.uuid4().hex, user=user, listing_id=listing.id).save()
+    await Entitlement(user=regranted, listing=listing.id, source="grant", created_at=now).save()
+
+    assert await revoke_refunded() == 1
+    revoked = await Passkey.select(Passkey.user).where(Passkey.revoked_at.is_not_null())
+    assert [r["user"] for r in revoked] == [refunded]
+    assert await revoke_refunded() == 0  # nothing left to revoke: the sweep is idempotent
 
 
 async def test_published_sample_pack_version_is_built_by_a_job(client: httpx.AsyncClient) -> None:
