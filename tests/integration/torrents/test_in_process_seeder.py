@@ -43,8 +43,9 @@ async def test_the_apps_own_seeder_serves_a_downloader(
     assert handle.status().total_payload_download >= torrent.total_size
 
     # The seeder reports what it uploaded to the app's metrics, like the separate process does.
-    uploaded = wait_until(lambda: read_stats(var_dir).get("payload_uploaded", 0) >= torrent.total_size, 30)
-    assert uploaded, (read_stats(var_dir), live_app.log_tail())
+    if not wait_until(lambda: read_stats(var_dir).get("payload_uploaded", 0) >= torrent.total_size, 30):
+        downloaded = handle.status().total_payload_download
+        pytest.fail(f"{torrent.total_size=} {downloaded=} stats={read_stats(var_dir)} log={live_app.log_tail()}")
     async with httpx.AsyncClient() as http:
         scraped = (await http.get(f"{live_app.url}/metrics")).text
     assert sample(scraped, "echoel_torrent_p2p_bytes") >= torrent.total_size
