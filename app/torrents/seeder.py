@@ -135,19 +135,7 @@ class Seeder:
         self._write_stats()
         for pack in missing:
             await self._start_fill(pack)
-        for torrent_id in set(swarms) | set(self._unsaved):
-            delta = self._unsaved.get(torrent_id, 0)
-            was = wanted.get(torrent_id)
-            change: dict[Column | str, Any]
-            if was is None:  # no longer seeded (unpublished): its last bytes still count
-                change = {Torrent.p2p_bytes: Torrent.p2p_bytes + delta}
-            else:
-                peers, rate = swarms.get(torrent_id, (0, 0))
-                if delta == 0 and peers == was.peers and rate == was.upload_rate:
-                    continue  # nothing new: no write (on SQLite every write takes the lock)
-                change = {Torrent.peers: peers, Torrent.upload_rate: rate, Torrent.p2p_bytes: Torrent.p2p_bytes + delta}
-            await Torrent.update(change).where(Torrent.id == torrent_id)
-            self._unsaved.pop(torrent_id, None)
+        await self._save_counts(swarms, wanted)
         await forget_expired()
         await revoke_refunded()
         await enqueue_builds()
@@ -397,13 +385,25 @@ class Seeder:
                 log.exception("seeder: the last upload counts were not saved")
             await anyio.to_thread.run_sync(self.close)
 
+    async def _save_counts(self, swarms: dict[uuid.UUID, tuple[int, int]], wanted: dict[uuid.UUID, Torrent]) -> None:
+        """Write each torrent's swarm figures and the bytes no row has taken yet."""
+        for torrent_id in set(swarms) | set(self._unsaved):
+            delta = self._unsaved.get(torrent_id, 0)
+            was = wanted.get(torrent_id)
+            change: dict[Column | str, Any] = {Torrent.p2p_bytes: Torrent.p2p_bytes + delta}
+            if was is not None:  # still seeded (not unpublished, not the stop): its swarm too
+                peers, rate = swarms.get(torrent_id, (0, 0))
+                if delta == 0 and peers == was.peers and rate == was.upload_rate:
+                    continue  # nothing new: no write (on SQLite every write takes the lock)
+                change.update({Torrent.peers: peers, Torrent.upload_rate: rate})
+            await Torrent.update(change).where(Torrent.id == torrent_id)
+            self._unsaved.pop(torrent_id, None)
+
     async def _save_last_counts(self) -> None:
         """On the way out, a last reading: bytes uploaded since the last refresh reach the rows."""
         await anyio.to_thread.run_sync(self._collect)
         self._write_stats()
-        for torrent_id, delta in list(self._unsaved.items()):
-            await Torrent.update({Torrent.p2p_bytes: Torrent.p2p_bytes + delta}).where(Torrent.id == torrent_id)
-            del self._unsaved[torrent_id]
+        await self._save_counts({}, {})
 
 
 def read_stats(var_dir: Path) -> dict[str, Any]:
