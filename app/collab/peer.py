@@ -166,7 +166,6 @@ class PeerLink:
         self.other = other
         self.polite = False
         self._ignore_offer = False
-        self._offer_at: float | None = None  # when the impolite side offers, unless theirs comes first
         self._pending: list[dict[str, Any] | None] = []  # candidates that came before their description
 
     def _incoming(self, channel: RTCDataChannel) -> None:
@@ -180,18 +179,14 @@ class PeerLink:
         """Handle signaling for this link until cancelled (answers, candidates, renegotiations)."""
         present: dict[str, None] = {}  # the other peers in the room, in the order we heard of them
         while True:
-            loop = asyncio.get_running_loop()
-            wait = RETRY_SECONDS if self._offer_at is None else max(0.0, self._offer_at - loop.time())
             try:
                 msg = await asyncio.wait_for(
-                    self.signaling.recv("presence", "join", "leave", "offer", "answer", "ice-candidate"), wait
+                    self.signaling.recv("presence", "join", "leave", "offer", "answer", "ice-candidate"), RETRY_SECONDS
                 )
             except TimeoutError:
                 await self._retry()
                 continue
             sender = str(msg.get("from") or "")
-            if sender == self.other and msg["type"] == "offer":
-                self._offer_at = None  # theirs came first: answer it, offer nothing
             if msg["type"] == "leave":
                 present.pop(sender, None)
                 if sender == self.other and not self._opened.is_set():
@@ -200,11 +195,11 @@ class PeerLink:
                     await self.pc.close()
                     self._meet("")
                     if present:
-                        self._greet(next(iter(present)), offering=True)
+                        await self._greet(next(iter(present)), offering=True)
                 continue
             present.setdefault(sender, None)
             if not self.other:
-                self._greet(sender, offering=msg["type"] != "offer")
+                await self._greet(sender, offering=msg["type"] != "offer")
             if sender != self.other or msg["type"] in ("presence", "join"):
                 continue  # one link per terminal peer: other participants are not ours to meet
             try:
@@ -218,26 +213,21 @@ class PeerLink:
                 log.warning("ignored %s from %s: %r", msg["type"], self.other, exc)
 
     async def _retry(self) -> None:
-        """Make the offer that fell due, or, when ours went unanswered (lost, or ignored while the
-        other met someone else), offer again on a fresh connection, as the browser's watchdog does."""
-        if self._offer_at is not None:
-            self._offer_at = None
-            if self.pc.signalingState == "stable" and self.pc.remoteDescription is None:
-                await self._offer()
-            return
+        """When our offer went unanswered (lost, or ignored while the other met someone else),
+        offer again on a fresh connection, as the browser's watchdog does."""
         unanswered = self.pc.signalingState == "have-local-offer"
         if self.other and not self.polite and not self._opened.is_set() and unanswered:
             await self.pc.close()
             self._meet(self.other)
-            self._greet(self.other, offering=True)
+            await self._greet(self.other, offering=True)
 
-    def _greet(self, other: str, *, offering: bool) -> None:
+    async def _greet(self, other: str, *, offering: bool) -> None:
         """Meet ``other``; the impolite side offers unless an offer of theirs is what came."""
         self.other = other
         # The same rule as the browser's mesh, so both ends agree on who is polite.
         self.polite = self.signaling.peer > other
         if offering and not self.polite:
-            self._offer_at = asyncio.get_running_loop().time()  # at the loop's next turn
+            await self._offer()
 
     async def _offer(self) -> None:
         await self.pc.setLocalDescription(await self.pc.createOffer())
